@@ -1,0 +1,138 @@
+//! The one place that knows there are two databases: SQLite (embedded default)
+//! and Postgres. Everything above holds a [`Db`] and writes `$N` SQL that both accept.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Pg(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// An open transaction on either database.
+pub enum Tx {
+    Pg(Transaction<'static, Postgres>),
+    Sqlite(Transaction<'static, Sqlite>),
+}
+
+/// Runs the same body against whichever pool or transaction is inside: each
+/// arm is compiled for its own database types.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $conn:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Pg($conn) => $body,
+            $crate::db::Db::Sqlite($conn) => $body,
+        }
+    };
+}
+
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Pg($conn) => $body,
+            $crate::db::Tx::Sqlite($conn) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Opens a pool for a `postgres://` or `sqlite:` URL; SQLite files and
+    /// their folder are created on first use.
+    pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            return Ok(Self::Pg(pool));
+        }
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            // WAL with NORMAL sync loses nothing when the process dies; only
+            // an OS crash or power cut could drop the last commits.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(dir) = Path::new(options.get_filename()).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Self::Sqlite(pool))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Pg(_))
+    }
+
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Self::Pg(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+            // SQLite has no migration lock: two processes starting at once on one
+            // file can race; the loser's second look finds the work done.
+            Self::Sqlite(pool) => match SQLITE_MIGRATIONS.run(pool).await {
+                Ok(()) => Ok(()),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    SQLITE_MIGRATIONS.run(pool).await
+                }
+            },
+        }
+    }
+
+    /// True when the database answers and every migration this build knows is applied.
+    pub async fn is_ready(&self) -> bool {
+        let (applied, known) = match self {
+            Self::Pg(pool) => (
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(pool)
+                    .await,
+                POSTGRES_MIGRATIONS.iter().count(),
+            ),
+            Self::Sqlite(pool) => (
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(pool)
+                    .await,
+                SQLITE_MIGRATIONS.iter().count(),
+            ),
+        };
+        applied.is_ok_and(|n| n as usize >= known)
+    }
+
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Self::Pg(pool) => Tx::Pg(pool.begin().await?),
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        on_tx!(self, tx => tx.commit().await)
+    }
+}

@@ -1,0 +1,123 @@
+//! The admin list: one row per user with real, indexed columns, folded from
+//! the user's events.
+
+mod query;
+mod row;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+pub use query::{AdminUsers, ListError, ListFilter, OrderDirection, OrderField, Page, PageRequest, SortKey};
+pub use row::{AdminUserRow, SyncStatus};
+
+use super::feed::{aggregate_events, StoredEvent};
+use super::Projector;
+use crate::db::Tx;
+use crate::domain::user::User;
+use crate::on_tx;
+use cqrs_es::Aggregate;
+
+pub struct AdminUsersProjector;
+
+#[async_trait]
+impl Projector for AdminUsersProjector {
+    fn name(&self) -> &'static str {
+        "admin_users"
+    }
+
+    async fn apply(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+        // Group by user, keeping feed order within each user.
+        let mut order: Vec<&str> = Vec::new();
+        let mut by_user: HashMap<&str, Vec<&StoredEvent>> = HashMap::new();
+        for event in events.iter().filter(|e| e.aggregate_type == User::TYPE) {
+            by_user
+                .entry(&event.aggregate_id)
+                .or_insert_with(|| {
+                    order.push(&event.aggregate_id);
+                    Vec::new()
+                })
+                .push(event);
+        }
+        for id in order {
+            let before = row::load(tx, id).await?;
+            let mut current = before.clone();
+            for event in &by_user[id] {
+                let last = current.as_ref().map_or(0, |r| r.last_sequence);
+                if event.sequence <= last {
+                    continue;
+                }
+                if event.sequence != last + 1 {
+                    // A gap: the row was lost or rolled back. Rebuilding from
+                    // the user's events also covers this event.
+                    current = rebuild(tx, id).await?;
+                    break;
+                }
+                current = Some(AdminUserRow::apply(current, event)?);
+            }
+            if let Some(row) = current.filter(|r| Some(r) != before.as_ref()) {
+                row::store(tx, &row, before.as_ref()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn reset(&self, tx: &mut Tx) -> anyhow::Result<()> {
+        on_tx!(tx, tx => {
+            sqlx::query("DELETE FROM admin_user_roles").execute(&mut **tx).await?;
+            sqlx::query("DELETE FROM admin_user_counts").execute(&mut **tx).await?;
+            sqlx::query("DELETE FROM admin_users").execute(&mut **tx).await?;
+        });
+        Ok(())
+    }
+
+    async fn repair(&self, tx: &mut Tx) -> anyhow::Result<usize> {
+        let (drifted, orphans): (Vec<String>, u64) = on_tx!(tx, tx => {
+            let drifted = sqlx::query_scalar(
+                "SELECT e.aggregate_id
+                 FROM (SELECT aggregate_id, MAX(sequence) AS last_sequence
+                       FROM events WHERE aggregate_type = $1 GROUP BY aggregate_id) e
+                 LEFT JOIN admin_users v ON v.id = e.aggregate_id
+                 WHERE v.id IS NULL OR v.last_sequence <> e.last_sequence",
+            )
+            .bind(User::TYPE)
+            .fetch_all(&mut **tx)
+            .await?;
+            let orphans = sqlx::query(
+                "DELETE FROM admin_users WHERE NOT EXISTS
+                   (SELECT 1 FROM events e WHERE e.aggregate_type = $1 AND e.aggregate_id = admin_users.id)",
+            )
+            .bind(User::TYPE)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            (drifted, orphans)
+        });
+        for id in &drifted {
+            let before = row::load(tx, id).await?;
+            if let Some(row) = rebuild(tx, id).await? {
+                row::store(tx, &row, before.as_ref()).await?;
+            }
+        }
+        // Counts follow the rows; after hand edits only a recount is sure.
+        on_tx!(tx, tx => {
+            sqlx::query("DELETE FROM admin_user_counts").execute(&mut **tx).await?;
+            sqlx::query(
+                "INSERT INTO admin_user_counts (sync_status, live, users)
+                 SELECT sync_status, CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END, COUNT(*)
+                 FROM admin_users GROUP BY 1, 2",
+            )
+            .execute(&mut **tx)
+            .await?;
+        });
+        Ok(drifted.len() + orphans as usize)
+    }
+}
+
+async fn rebuild(tx: &mut Tx, id: &str) -> anyhow::Result<Option<AdminUserRow>> {
+    let mut row = None;
+    for event in aggregate_events(tx, User::TYPE, id).await? {
+        row = Some(AdminUserRow::apply(row, &event)?);
+    }
+    Ok(row)
+}

@@ -1,0 +1,259 @@
+//! Reads of the admin list: one user, and filtered, sorted, keyset-paged lists
+//! that the indexes serve without scanning the table.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::row::{AdminUserRow, SyncStatus, COLUMNS};
+use crate::db::Db;
+use crate::on_db;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub search: Option<String>,
+    pub sync_status: Option<SyncStatus>,
+    pub role: Option<String>,
+    pub include_deleted: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+pub enum OrderField {
+    CreatedAt,
+    UpdatedAt,
+    Email,
+    Username,
+}
+
+impl OrderField {
+    fn column(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::Email => "email_key",
+            Self::Username => "username_key",
+        }
+    }
+
+    fn is_time(self) -> bool {
+        matches!(self, Self::CreatedAt | Self::UpdatedAt)
+    }
+
+    /// The row's value in this field's sort column, as a cursor carries it.
+    fn key_of(self, row: &AdminUserRow) -> String {
+        match self {
+            Self::CreatedAt => row.created_at.to_rfc3339(),
+            Self::UpdatedAt => row.updated_at.to_rfc3339(),
+            Self::Email => crate::domain::values::email_key(&row.email),
+            Self::Username => row
+                .username
+                .as_deref()
+                .map(crate::domain::values::username_key)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, async_graphql::Enum)]
+pub enum OrderDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Where a page ends: the sort column's value and the id that breaks ties.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SortKey {
+    pub field: OrderField,
+    pub value: String,
+    pub id: String,
+}
+
+impl SortKey {
+    pub fn of(field: OrderField, row: &AdminUserRow) -> Self {
+        Self {
+            field,
+            value: field.key_of(row),
+            id: row.id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub field: OrderField,
+    pub direction: OrderDirection,
+    pub after: Option<SortKey>,
+    pub has_after: bool,
+    pub first: i64,
+}
+
+pub struct Page {
+    pub rows: Vec<AdminUserRow>,
+    pub has_next: bool,
+}
+
+enum Param {
+    Text(String),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+/// SQL text with `$N` placeholders and the values that go with them.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    params: Vec<Param>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    fn bind(&mut self, param: Param) -> &mut Self {
+        self.params.push(param);
+        self.text.push_str(&format!("${}", self.params.len()));
+        self
+    }
+
+    fn filter(&mut self, filter: &ListFilter) {
+        self.push(" WHERE 1 = 1");
+        if !filter.include_deleted {
+            self.push(" AND u.deleted_at IS NULL");
+        }
+        if let Some(status) = filter.sync_status {
+            self.push(" AND u.sync_status = ")
+                .bind(Param::Text(status.as_str().into()));
+        }
+        if let Some(role) = &filter.role {
+            self.push(" AND EXISTS (SELECT 1 FROM admin_user_roles r WHERE r.user_id = u.id AND r.role = ")
+                .bind(Param::Text(role.clone()))
+                .push(")");
+        }
+        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            self.push(" AND u.search_text LIKE ")
+                .bind(Param::Text(format!("%{}%", escape_like(&search.to_lowercase()))))
+                .push(" ESCAPE '\\'");
+        }
+    }
+}
+
+fn escape_like(term: &str) -> String {
+    let mut out = String::with_capacity(term.len());
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+macro_rules! bind_all {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for param in $params {
+            query = match param {
+                Param::Text(v) => query.bind(v.clone()),
+                Param::Time(v) => query.bind(*v),
+                Param::Int(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
+#[derive(Clone)]
+pub struct AdminUsers {
+    db: Db,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("the cursor does not belong to this ordering")]
+    CursorMismatch,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl AdminUsers {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<AdminUserRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM admin_users WHERE id = $1");
+        on_db!(&self.db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+    }
+
+    /// The newest event folded into a user's row, if the row exists.
+    pub async fn last_sequence(&self, id: &str) -> Result<Option<i64>, sqlx::Error> {
+        on_db!(&self.db, pool => sqlx::query_scalar("SELECT last_sequence FROM admin_users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await)
+    }
+
+    pub async fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<Page, ListError> {
+        let mut sql = Sql::default();
+        sql.push(&format!("SELECT {} FROM admin_users u", prefixed_columns()));
+        sql.filter(filter);
+        let column = page.field.column();
+        let (cmp, dir) = match page.direction {
+            OrderDirection::Asc => (">", "ASC"),
+            OrderDirection::Desc => ("<", "DESC"),
+        };
+        if let Some(after) = &page.after {
+            if after.field != page.field {
+                return Err(ListError::CursorMismatch);
+            }
+            let value = if page.field.is_time() {
+                let time =
+                    DateTime::parse_from_rfc3339(&after.value).map_err(|_| ListError::CursorMismatch)?;
+                Param::Time(time.with_timezone(&Utc))
+            } else {
+                Param::Text(after.value.clone())
+            };
+            sql.push(&format!(" AND (u.{column}, u.id) {cmp} ("))
+                .bind(value)
+                .push(", ")
+                .bind(Param::Text(after.id.clone()))
+                .push(")");
+        }
+        sql.push(&format!(" ORDER BY u.{column} {dir}, u.id {dir} LIMIT "))
+            .bind(Param::Int(page.first + 1));
+        let mut rows: Vec<AdminUserRow> = on_db!(&self.db, pool => {
+            bind_all!(sqlx::query_as(&sql.text), &sql.params).fetch_all(pool).await?
+        });
+        let has_next = rows.len() as i64 > page.first;
+        rows.truncate(page.first as usize);
+        Ok(Page { rows, has_next })
+    }
+
+    pub async fn count(&self, filter: &ListFilter) -> Result<i64, sqlx::Error> {
+        let mut sql = Sql::default();
+        if filter.role.is_none() && filter.search.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            sql.push("SELECT CAST(COALESCE(SUM(users), 0) AS BIGINT) FROM admin_user_counts WHERE 1 = 1");
+            if !filter.include_deleted {
+                sql.push(" AND live = 1");
+            }
+            if let Some(status) = filter.sync_status {
+                sql.push(" AND sync_status = ")
+                    .bind(Param::Text(status.as_str().into()));
+            }
+            return on_db!(&self.db, pool => bind_all!(sqlx::query_scalar(&sql.text), &sql.params).fetch_one(pool).await);
+        }
+        sql.push("SELECT COUNT(*) FROM admin_users u");
+        sql.filter(filter);
+        on_db!(&self.db, pool => bind_all!(sqlx::query_scalar(&sql.text), &sql.params).fetch_one(pool).await)
+    }
+}
+
+fn prefixed_columns() -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,169 @@
+//! Reads the events table in commit order, from a checkpoint.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::Tx;
+use crate::on_tx;
+use crate::store::{EventMeta, MetadataMap};
+
+/// A place in the commit order. On SQLite `global_seq` alone orders events
+/// (one writer at a time); on Postgres the writing transaction comes first,
+/// since identity values are taken before commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub tx_id: i64,
+    pub global_seq: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub position: Position,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub payload: serde_json::Value,
+    pub meta: EventMeta,
+}
+
+impl StoredEvent {
+    pub fn occurred_at(&self) -> DateTime<Utc> {
+        self.meta.occurred_at
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    tx_id: i64,
+    global_seq: i64,
+    aggregate_type: String,
+    aggregate_id: String,
+    sequence: i64,
+    event_type: String,
+    payload: String,
+    metadata: String,
+}
+
+impl TryFrom<Row> for StoredEvent {
+    type Error = anyhow::Error;
+
+    fn try_from(row: Row) -> anyhow::Result<Self> {
+        let metadata: MetadataMap = serde_json::from_str(&row.metadata)?;
+        Ok(Self {
+            position: Position {
+                tx_id: row.tx_id,
+                global_seq: row.global_seq,
+            },
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
+            sequence: row.sequence,
+            event_type: row.event_type,
+            payload: serde_json::from_str(&row.payload)?,
+            meta: EventMeta::from_map(&metadata),
+        })
+    }
+}
+
+const PG_AFTER: &str = "SELECT tx_id, global_seq, aggregate_type, aggregate_id, sequence, event_type,
+        payload::text AS payload, metadata::text AS metadata
+    FROM events
+    WHERE (tx_id, global_seq) > ($1, $2)
+      AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    ORDER BY tx_id, global_seq
+    LIMIT $3";
+
+const SQLITE_AFTER: &str =
+    "SELECT 0 AS tx_id, global_seq, aggregate_type, aggregate_id, sequence, event_type,
+        payload, metadata
+    FROM events
+    WHERE global_seq > $1
+    ORDER BY global_seq
+    LIMIT $2";
+
+const PG_AGGREGATE: &str = "SELECT tx_id, global_seq, aggregate_type, aggregate_id, sequence, event_type,
+        payload::text AS payload, metadata::text AS metadata
+    FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence";
+
+const SQLITE_AGGREGATE: &str =
+    "SELECT 0 AS tx_id, global_seq, aggregate_type, aggregate_id, sequence, event_type,
+        payload, metadata
+    FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence";
+
+/// The next committed events after `after`, at most `limit`.
+pub async fn events_after(tx: &mut Tx, after: Position, limit: i64) -> anyhow::Result<Vec<StoredEvent>> {
+    let rows: Vec<Row> = match tx {
+        Tx::Pg(tx) => {
+            sqlx::query_as(PG_AFTER)
+                .bind(after.tx_id)
+                .bind(after.global_seq)
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        Tx::Sqlite(tx) => {
+            sqlx::query_as(SQLITE_AFTER)
+                .bind(after.global_seq)
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+    };
+    rows.into_iter().map(StoredEvent::try_from).collect()
+}
+
+/// Every committed event of one aggregate, oldest first.
+pub async fn aggregate_events(
+    tx: &mut Tx,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> anyhow::Result<Vec<StoredEvent>> {
+    let rows: Vec<Row> = match tx {
+        Tx::Pg(tx) => {
+            sqlx::query_as(PG_AGGREGATE)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        Tx::Sqlite(tx) => {
+            sqlx::query_as(SQLITE_AGGREGATE)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+    };
+    rows.into_iter().map(StoredEvent::try_from).collect()
+}
+
+/// Reads and locks a projector's checkpoint. Writing first takes the write
+/// lock up front: on Postgres it keeps two replicas off one projector, and on
+/// SQLite it avoids a read-to-write upgrade failing under another writer.
+pub async fn lock_checkpoint(tx: &mut Tx, projector: &str) -> anyhow::Result<Position> {
+    let (tx_id, global_seq): (i64, i64) = on_tx!(tx, tx => {
+        sqlx::query(
+            "INSERT INTO projection_checkpoints (projector, tx_id, global_seq) VALUES ($1, 0, 0)
+             ON CONFLICT (projector) DO UPDATE SET tx_id = projection_checkpoints.tx_id",
+        )
+        .bind(projector)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query_as("SELECT tx_id, global_seq FROM projection_checkpoints WHERE projector = $1")
+            .bind(projector)
+            .fetch_one(&mut **tx)
+            .await?
+    });
+    Ok(Position { tx_id, global_seq })
+}
+
+pub async fn save_checkpoint(tx: &mut Tx, projector: &str, position: Position) -> anyhow::Result<()> {
+    on_tx!(tx, tx => {
+        sqlx::query("UPDATE projection_checkpoints SET tx_id = $1, global_seq = $2 WHERE projector = $3")
+            .bind(position.tx_id)
+            .bind(position.global_seq)
+            .bind(projector)
+            .execute(&mut **tx)
+            .await?;
+    });
+    Ok(())
+}

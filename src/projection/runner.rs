@@ -1,0 +1,165 @@
+//! Drives one projector: reads the feed after its checkpoint, applies a
+//! batch, and moves the checkpoint, all in one transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+
+use super::feed::{events_after, lock_checkpoint, save_checkpoint, Position};
+use super::Projector;
+use crate::db::Db;
+
+const BATCH: i64 = 500;
+
+/// Catches what no wake-up announced: another replica's writes, or a batch
+/// that failed and must be tried again.
+const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// Aggregates whose rows just changed; `remote` when another replica projected them.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub ids: Arc<[String]>,
+    pub remote: bool,
+}
+
+pub struct ProjectionRunner {
+    db: Db,
+    projector: Arc<dyn Projector>,
+    applied: watch::Sender<u64>,
+    /// Aggregates touched by each committed batch, for live subscribers.
+    changed: broadcast::Sender<Changed>,
+}
+
+/// A cheap handle on a runner's progress.
+#[derive(Clone)]
+pub struct ProjectionHandle {
+    applied: watch::Receiver<u64>,
+    changed: broadcast::Sender<Changed>,
+}
+
+impl ProjectionHandle {
+    /// Changes each time a batch commits.
+    pub fn progress(&self) -> watch::Receiver<u64> {
+        self.applied.clone()
+    }
+
+    /// Ids of the aggregates in each batch, once committed.
+    pub fn changes(&self) -> broadcast::Receiver<Changed> {
+        self.changed.subscribe()
+    }
+
+    /// Announces aggregates changed by another replica.
+    pub fn announce(&self, ids: Arc<[String]>) {
+        let _ = self.changed.send(Changed { ids, remote: true });
+    }
+}
+
+impl ProjectionRunner {
+    pub fn new(db: Db, projector: Arc<dyn Projector>) -> Self {
+        Self {
+            db,
+            projector,
+            applied: watch::channel(0).0,
+            changed: broadcast::channel(1024).0,
+        }
+    }
+
+    pub fn handle(&self) -> ProjectionHandle {
+        ProjectionHandle {
+            applied: self.applied.subscribe(),
+            changed: self.changed.clone(),
+        }
+    }
+
+    /// Applies the next batch; returns how many events it held.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        let name = self.projector.name();
+        let mut tx = self.db.begin().await?;
+        let from = lock_checkpoint(&mut tx, name).await?;
+        let events = events_after(&mut tx, from, BATCH).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            // Dropping the transaction rolls it back: an idle poll writes nothing.
+            return Ok(0);
+        };
+        self.projector.apply(&mut tx, &events).await?;
+        save_checkpoint(&mut tx, name, last).await?;
+        tx.commit().await?;
+        self.applied.send_modify(|n| *n += 1);
+        let mut ids: Vec<String> = events.iter().map(|e| e.aggregate_id.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let _ = self.changed.send(Changed {
+            ids: ids.into(),
+            remote: false,
+        });
+        Ok(events.len())
+    }
+
+    /// Applies batches until the feed is drained.
+    pub async fn catch_up(&self) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            match self.run_once().await? {
+                0 => return Ok(total),
+                n => total += n,
+            }
+        }
+    }
+
+    /// Mends rows that disagree with their events, under the checkpoint lock
+    /// so it never races the feed.
+    pub async fn repair(&self) -> anyhow::Result<usize> {
+        let mut tx = self.db.begin().await?;
+        lock_checkpoint(&mut tx, self.projector.name()).await?;
+        let mended = self.projector.repair(&mut tx).await?;
+        tx.commit().await?;
+        if mended > 0 {
+            self.applied.send_modify(|n| *n += 1);
+        }
+        Ok(mended)
+    }
+
+    /// Forgets the read model and rebuilds it from the first event.
+    pub async fn replay(&self) -> anyhow::Result<usize> {
+        let name = self.projector.name();
+        let mut tx = self.db.begin().await?;
+        lock_checkpoint(&mut tx, name).await?;
+        self.projector.reset(&mut tx).await?;
+        save_checkpoint(&mut tx, name, Position::default()).await?;
+        tx.commit().await?;
+        self.catch_up().await
+    }
+
+    /// Runs until the task is dropped; `wake` changes after new commits.
+    /// Dropping mid-batch rolls the batch back, so stopping at any point is safe.
+    pub async fn run(self, mut wake: watch::Receiver<u64>) {
+        let name = self.projector.name();
+        match self.repair().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(projector = name, rows = n, "projection rows mended from events"),
+            Err(error) => {
+                tracing::error!(projector = name, error = %error, "projection repair failed")
+            }
+        }
+        let mut failures: u32 = 0;
+        loop {
+            match self.run_once().await {
+                Ok(0) => {
+                    failures = 0;
+                    tokio::select! {
+                        _ = wake.changed() => {}
+                        () = tokio::time::sleep(POLL_EVERY) => {}
+                    }
+                }
+                Ok(_) => failures = 0,
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    tracing::error!(projector = name, error = %error, "projection batch failed; retrying");
+                    let backoff = POLL_EVERY * 2u32.saturating_pow(failures.min(5));
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The `clerk_sync_jobs` table: enqueue, claim with a lease, finish.
+//! Every finish is fenced by the lease owner and the row's generation, so a
+//! worker that lost its lease, or raced a newer change, cannot drop work.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::db::{Db, Tx};
+use crate::{on_db, on_tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub user_id: String,
+    pub attempts: i64,
+    pub claims: i64,
+    pub generation: i64,
+    pub pending_since: DateTime<Utc>,
+}
+
+/// A new change resets the attempts and bumps the generation, so a worker
+/// busy with the old change cannot finish the job under it.
+const ENQUEUE: &str =
+    "INSERT INTO clerk_sync_jobs (user_id, due_at, attempts, claims, generation, pending_since)
+    VALUES ($1, $2, 0, 0, 1, $2)
+    ON CONFLICT (user_id) DO UPDATE SET due_at = excluded.due_at, attempts = 0,
+        generation = clerk_sync_jobs.generation + 1";
+
+/// Records that `user_id` owes Clerk its latest state, due at once.
+pub async fn enqueue(tx: &mut Tx, user_id: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
+    on_tx!(tx, tx => {
+        sqlx::query(ENQUEUE)
+        .bind(user_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    });
+    Ok(())
+}
+
+const PG_CLAIM: &str = "UPDATE clerk_sync_jobs SET lease_owner = $1, lease_until = $2, claims = claims + 1
+    WHERE user_id IN (
+        SELECT user_id FROM clerk_sync_jobs
+        WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+        ORDER BY due_at LIMIT $4
+        FOR UPDATE SKIP LOCKED)
+    RETURNING user_id, attempts, claims, generation, pending_since";
+
+/// SQLite has one writer at a time, so the plain form is already exclusive.
+const SQLITE_CLAIM: &str =
+    "UPDATE clerk_sync_jobs SET lease_owner = $1, lease_until = $2, claims = claims + 1
+    WHERE user_id IN (
+        SELECT user_id FROM clerk_sync_jobs
+        WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
+        ORDER BY due_at LIMIT $4)
+    RETURNING user_id, attempts, claims, generation, pending_since";
+
+/// Takes up to `limit` due jobs for `owner` until `now + lease`.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: i64,
+) -> anyhow::Result<Vec<Job>> {
+    let sql = if db.is_postgres() { PG_CLAIM } else { SQLITE_CLAIM };
+    Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .bind(owner)
+        .bind(now + lease)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?))
+}
+
+/// When the next job falls due, if any is waiting.
+pub async fn next_due(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
+    Ok(on_db!(db, pool => sqlx::query_scalar(
+        "SELECT MIN(COALESCE(CASE WHEN lease_until > due_at THEN lease_until END, due_at))
+         FROM clerk_sync_jobs WHERE due_at IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await?))
+}
+
+/// Clerk holds the change: the job is done, unless a newer change came in
+/// meanwhile, in which case it stays, due, for the next worker.
+pub async fn finish(db: &Db, job: &Job, owner: &str) -> anyhow::Result<()> {
+    let deleted = on_db!(db, pool => sqlx::query(
+        "DELETE FROM clerk_sync_jobs WHERE user_id = $1 AND lease_owner = $2 AND generation = $3",
+    )
+    .bind(&job.user_id)
+    .bind(owner)
+    .bind(job.generation)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    if deleted == 0 {
+        release(db, job, owner).await?;
+    }
+    Ok(())
+}
+
+/// Another try at `due_at` (or parked with `None`), recording what went wrong.
+pub async fn reschedule(
+    db: &Db,
+    job: &Job,
+    owner: &str,
+    attempts: i64,
+    due_at: Option<DateTime<Utc>>,
+    error: &str,
+) -> anyhow::Result<()> {
+    let updated = on_db!(db, pool => sqlx::query(
+        "UPDATE clerk_sync_jobs SET attempts = $1, due_at = $2, last_error = $3, lease_owner = NULL,
+             lease_until = NULL
+         WHERE user_id = $4 AND lease_owner = $5 AND generation = $6",
+    )
+    .bind(attempts)
+    .bind(due_at)
+    .bind(error)
+    .bind(&job.user_id)
+    .bind(owner)
+    .bind(job.generation)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    if updated == 0 {
+        release(db, job, owner).await?;
+    }
+    Ok(())
+}
+
+/// Keeps a job while its push runs; false when the lease was lost.
+pub async fn renew(db: &Db, job: &Job, owner: &str, until: DateTime<Utc>) -> anyhow::Result<bool> {
+    let updated = on_db!(db, pool => sqlx::query(
+        "UPDATE clerk_sync_jobs SET lease_until = $1 WHERE user_id = $2 AND lease_owner = $3",
+    )
+    .bind(until)
+    .bind(&job.user_id)
+    .bind(owner)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(updated > 0)
+}
+
+async fn release(db: &Db, job: &Job, owner: &str) -> anyhow::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE clerk_sync_jobs SET lease_owner = NULL, lease_until = NULL WHERE user_id = $1 AND lease_owner = $2",
+    )
+    .bind(&job.user_id)
+    .bind(owner)
+    .execute(pool)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+/// Makes sure a push of `user_id` is due now, with or without a job so far.
+pub async fn ensure(db: &Db, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+    on_db!(db, pool => sqlx::query(ENQUEUE)
+    .bind(user_id)
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(drop))?;
+    Ok(())
+}
+
+/// An admin asked for an attempt now. False when the user owes Clerk nothing.
+pub async fn retry_now(db: &Db, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let updated = on_db!(db, pool => sqlx::query(
+        "UPDATE clerk_sync_jobs SET due_at = $1, attempts = 0 WHERE user_id = $2",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(updated > 0)
+}
+
+/// When the oldest change still waiting for Clerk was made.
+pub async fn oldest_pending(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
+    Ok(on_db!(db, pool => sqlx::query_scalar(
+        "SELECT MIN(pending_since) FROM clerk_sync_jobs WHERE due_at IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await?))
+}

@@ -1,0 +1,54 @@
+//! The saga's intake: a projector over the event feed that turns every change
+//! Clerk must hear about into a job, in the same transaction as its
+//! checkpoint. Local-only changes make no job, so they never reach Clerk.
+
+use async_trait::async_trait;
+use cqrs_es::Aggregate;
+
+use super::jobs;
+use crate::db::Tx;
+use crate::domain::user::User;
+use crate::projection::{Projector, StoredEvent};
+
+pub struct ClerkSyncSaga;
+
+/// Events after which Clerk may be behind Tandem. The worker checks whether a
+/// push is really owed: a change from Clerk itself, or a sync report that
+/// matches, needs none; a sync report that raced a newer change does.
+const OWED_TO_CLERK: [&str; 5] = [
+    "UserCreated",
+    "ClerkProfileChanged",
+    "ClerkProfileReceived",
+    "UserDeleted",
+    "ClerkSynced",
+];
+
+#[async_trait]
+impl Projector for ClerkSyncSaga {
+    fn name(&self) -> &'static str {
+        "clerk_sync"
+    }
+
+    async fn apply(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+        for event in events {
+            // Changes that came from Clerk are already there.
+            let from_clerk = event.meta.origin == crate::store::Origin::Clerk;
+            if event.aggregate_type == User::TYPE
+                && OWED_TO_CLERK.contains(&event.event_type.as_str())
+                && !from_clerk
+            {
+                jobs::enqueue(tx, &event.aggregate_id, event.occurred_at()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Jobs are work, not a view: a replay must not redo pushes.
+    async fn reset(&self, _tx: &mut Tx) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    async fn repair(&self, _tx: &mut Tx) -> anyhow::Result<usize> {
+        Ok(0)
+    }
+}

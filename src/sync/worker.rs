@@ -1,0 +1,232 @@
+//! Runs due jobs: claims them with a lease, pushes each user to Clerk, and
+//! records the outcome as an event, then finishes or reschedules the job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::jobs::{self, Job};
+use super::pause::is_paused;
+use super::push::{push, Attempt};
+use crate::clerk::{ClerkClient, ClerkError};
+use crate::config::SyncConfig;
+use crate::db::Db;
+use crate::domain::user::{SyncOutcome, UserCommand};
+use crate::metrics::Metrics;
+use crate::store::{ClaimKind, EventLog, EventMeta, Origin};
+use crate::users::UserService;
+
+const IDLE_POLL: Duration = Duration::from_secs(1);
+pub const ACTOR: &str = "clerk-sync";
+
+#[derive(Clone)]
+pub struct SyncWorker {
+    db: Db,
+    log: Arc<EventLog>,
+    clerk: Arc<ClerkClient>,
+    config: SyncConfig,
+    metrics: Metrics,
+    users: Arc<UserService>,
+    /// Identifies this process's leases.
+    owner: String,
+}
+
+impl SyncWorker {
+    pub fn new(
+        db: Db,
+        log: Arc<EventLog>,
+        clerk: Arc<ClerkClient>,
+        config: SyncConfig,
+        metrics: Metrics,
+        users: Arc<UserService>,
+    ) -> Self {
+        Self {
+            db,
+            log,
+            clerk,
+            config,
+            metrics,
+            users,
+            owner: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    /// Runs until dropped. `jobs_added` and `kick` change when new work may be due.
+    pub async fn run(self, mut jobs_added: watch::Receiver<u64>, mut kick: watch::Receiver<u64>) {
+        let mut running: JoinSet<()> = JoinSet::new();
+        loop {
+            let free = self.config.concurrency.saturating_sub(running.len());
+            let claimed = if free == 0 {
+                Ok(Vec::new())
+            } else {
+                self.claim(free).await
+            };
+            let claimed = match claimed {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(error = %error, "claiming sync jobs failed");
+                    Vec::new()
+                }
+            };
+            let idle = claimed.is_empty();
+            for job in claimed {
+                let worker = self.clone();
+                running.spawn(async move { worker.run_job(job).await });
+            }
+            if !idle && running.len() < self.config.concurrency {
+                continue;
+            }
+            let sleep = self.until_next_due().await;
+            tokio::select! {
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                _ = jobs_added.changed() => {}
+                _ = kick.changed() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    async fn claim(&self, limit: usize) -> anyhow::Result<Vec<Job>> {
+        if is_paused(&self.db).await? {
+            return Ok(Vec::new());
+        }
+        jobs::claim(&self.db, &self.owner, Utc::now(), self.lease(), limit as i64).await
+    }
+
+    async fn until_next_due(&self) -> Duration {
+        match jobs::next_due(&self.db).await {
+            Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or_default().min(IDLE_POLL),
+            _ => IDLE_POLL,
+        }
+    }
+
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::seconds(15))
+    }
+
+    /// Runs one job, renewing its lease every third of it while the push runs,
+    /// so a live worker keeps its job however slow Clerk is.
+    async fn run_job(self, job: Job) {
+        let work = self.try_job(&job);
+        tokio::pin!(work);
+        let mut renew = tokio::time::interval(self.config.lease / 3);
+        renew.tick().await;
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                _ = renew.tick() => {
+                    match jobs::renew(&self.db, &job, &self.owner, Utc::now() + self.lease()).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(user.id = %job.user_id, "lost the lease on a sync job"),
+                        Err(error) => tracing::warn!(user.id = %job.user_id, error = %error, "could not renew a sync lease"),
+                    }
+                }
+            }
+        };
+        if let Err(error) = result {
+            // The lease runs out and another worker takes the job again.
+            tracing::error!(user.id = %job.user_id, error = %format!("{error:#}"), "sync job failed to run");
+        }
+    }
+
+    async fn try_job(&self, job: &Job) -> anyhow::Result<()> {
+        let user = self.log.load(&job.user_id).await?;
+        let attempt = Attempt {
+            user_id: &job.user_id,
+            tried_before: job.claims > 1 || job.attempts > 0,
+        };
+        match push(&self.clerk, &user, &attempt).await {
+            Ok(None) => jobs::finish(&self.db, job, &self.owner).await,
+            Ok(Some(outcome)) => {
+                self.record(&job.user_id, outcome).await?;
+                let latency = (Utc::now() - job.pending_since).to_std().unwrap_or_default();
+                self.metrics.sync_latency(latency);
+                jobs::finish(&self.db, job, &self.owner).await
+            }
+            Err(error) => self.failed(job, error).await,
+        }
+    }
+
+    async fn failed(&self, job: &Job, error: ClerkError) -> anyhow::Result<()> {
+        let user = self.log.load(&job.user_id).await?;
+        if user.in_sync() {
+            // Clerk caught up another way meanwhile (its own edit, a delete): nothing failed.
+            return jobs::finish(&self.db, job, &self.owner).await;
+        }
+        if error.is_not_found() {
+            if let (Some(clerk_id), true) = (user.clerk_id(), user.is_live()) {
+                // Clerk deleted the user and its webhook never came: Clerk's delete wins.
+                tracing::info!(user.id = %job.user_id, "user is gone from Clerk; deleting it here too");
+                let meta = EventMeta::new(crate::inbound::ACTOR, Origin::Clerk, None);
+                let command = UserCommand::DeleteFromClerk {
+                    clerk_id: clerk_id.to_owned(),
+                };
+                self.log.execute(&job.user_id, command, &meta).await?;
+                return jobs::finish(&self.db, job, &self.owner).await;
+            }
+        }
+        let attempts = job.attempts + 1;
+        let message = error.to_string();
+        let retry = match &error {
+            ClerkError::Transient { retry_after, .. } => self
+                .config
+                .retry_schedule
+                .get(job.attempts as usize)
+                .map(|wait| (*wait).max(retry_after.unwrap_or_default())),
+            ClerkError::Permanent { .. } => None,
+        };
+        tracing::warn!(user.id = %job.user_id, sync.attempt = attempts, error = %message, retry = retry.is_some(), "Clerk sync attempt failed");
+        match retry {
+            Some(wait) => {
+                let next = Utc::now() + chrono::Duration::from_std(wait)?;
+                self.record(
+                    &job.user_id,
+                    SyncOutcome::AttemptFailed {
+                        attempt: attempts as u32,
+                        error: message.clone(),
+                        next_retry_at: next,
+                    },
+                )
+                .await?;
+                jobs::reschedule(&self.db, job, &self.owner, attempts, Some(next), &message).await
+            }
+            None => {
+                self.record(
+                    &job.user_id,
+                    SyncOutcome::Failed {
+                        attempts: attempts as u32,
+                        error: message.clone(),
+                        code: error.code().map(str::to_owned),
+                    },
+                )
+                .await?;
+                jobs::reschedule(&self.db, job, &self.owner, attempts, None, &message).await
+            }
+        }
+    }
+
+    async fn record(&self, user_id: &str, outcome: SyncOutcome) -> anyhow::Result<()> {
+        let meta = EventMeta::new(ACTOR, Origin::System, None);
+        let clerk_id = match &outcome {
+            SyncOutcome::Synced { clerk_id, .. } => clerk_id.clone(),
+            _ => None,
+        };
+        self.log
+            .execute(user_id, UserCommand::RecordSync(outcome), &meta)
+            .await?;
+        if let Some(clerk_id) = clerk_id {
+            // So Clerk's events about this user find it even without external_id.
+            if let Err(error) = self
+                .users
+                .claim(ClaimKind::ClerkId, &clerk_id, user_id, &mut Vec::new())
+                .await
+            {
+                tracing::warn!(user.id = user_id, error = %error, "could not note the user's Clerk id");
+            }
+        }
+        Ok(())
+    }
+}
