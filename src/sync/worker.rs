@@ -60,7 +60,7 @@ impl SyncWorker {
         loop {
             let free = self.config.concurrency.saturating_sub(running.len());
             let claimed = if free == 0 {
-                Ok(Vec::new())
+                Ok(None)
             } else {
                 self.claim(free).await
             };
@@ -68,18 +68,24 @@ impl SyncWorker {
                 Ok(claimed) => claimed,
                 Err(error) => {
                     tracing::error!(error = %error, "claiming sync jobs failed");
-                    Vec::new()
+                    None
                 }
             };
-            let idle = claimed.is_empty();
-            for job in claimed {
+            let took_work = claimed.as_ref().is_some_and(|jobs| !jobs.is_empty());
+            for job in claimed.iter().flatten().cloned() {
                 let worker = self.clone();
                 running.spawn(async move { worker.run_job(job).await });
             }
-            if !idle && running.len() < self.config.concurrency {
+            if took_work && running.len() < self.config.concurrency {
                 continue;
             }
-            let sleep = self.until_next_due().await;
+            // Only a free worker with nothing claimable looks for the next due
+            // job: busy or paused, the next claim waits for a finished job or
+            // a wake-up, instead of asking the database in a loop.
+            let sleep = match claimed {
+                Some(jobs) if jobs.is_empty() => self.until_next_due().await,
+                _ => IDLE_POLL,
+            };
             tokio::select! {
                 Some(_) = running.join_next(), if !running.is_empty() => {}
                 _ = jobs_added.changed() => {}
@@ -89,11 +95,13 @@ impl SyncWorker {
         }
     }
 
-    async fn claim(&self, limit: usize) -> anyhow::Result<Vec<Job>> {
+    /// Due jobs for the free workers; `None` while sync is paused.
+    async fn claim(&self, limit: usize) -> anyhow::Result<Option<Vec<Job>>> {
         if is_paused(&self.db).await? {
-            return Ok(Vec::new());
+            return Ok(None);
         }
-        jobs::claim(&self.db, &self.owner, Utc::now(), self.lease(), limit as i64).await
+        let jobs = jobs::claim(&self.db, &self.owner, Utc::now(), self.lease(), limit as i64).await?;
+        Ok(Some(jobs))
     }
 
     async fn until_next_due(&self) -> Duration {
