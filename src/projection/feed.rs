@@ -111,6 +111,25 @@ pub async fn events_after(tx: &mut Tx, after: Position, limit: i64) -> anyhow::R
     rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
+const PG_HELD_BACK: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, global_seq) > ($1, $2))";
+
+/// True when events after `after` exist that [`events_after`] cannot hand out
+/// yet, because an older transaction is still running: they are moments away,
+/// and no commit of ours may announce them.
+pub async fn held_back(tx: &mut Tx, after: Position) -> anyhow::Result<bool> {
+    Ok(match tx {
+        Tx::Pg(tx) => {
+            sqlx::query_scalar(PG_HELD_BACK)
+                .bind(after.tx_id)
+                .bind(after.global_seq)
+                .fetch_one(&mut **tx)
+                .await?
+        }
+        // One writer at a time: whatever is committed is in the feed.
+        Tx::Sqlite(_) => false,
+    })
+}
+
 /// Every committed event of one aggregate, oldest first.
 pub async fn aggregate_events(
     tx: &mut Tx,

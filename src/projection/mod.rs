@@ -26,7 +26,11 @@ pub trait Projector: Send + Sync + 'static {
     /// Forgets everything this projector wrote, before a replay from the start.
     async fn reset(&self, tx: &mut Tx) -> anyhow::Result<()>;
 
-    /// Finds and mends rows that disagree with the events (rows deleted or
-    /// rolled back by hand); returns how many were mended.
+    /// Whether any row disagrees with the events (rows deleted or rolled
+    /// back by hand). Runs without the checkpoint lock, so the feed goes on
+    /// meanwhile; only a yes takes the lock for [`Projector::repair`].
+    async fn needs_repair(&self, tx: &mut Tx) -> anyhow::Result<bool>;
+
+    /// Finds and mends rows that disagree with the events; returns how many were mended.
     async fn repair(&self, tx: &mut Tx) -> anyhow::Result<usize>;
 }

@@ -6,15 +6,29 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
-use super::feed::{events_after, lock_checkpoint, save_checkpoint, Position};
+use super::feed::{events_after, held_back, lock_checkpoint, save_checkpoint, Position};
 use super::Projector;
 use crate::db::Db;
 
-const BATCH: i64 = 500;
+const BATCH: i64 = 2_000;
 
 /// Catches what no wake-up announced: another replica's writes, or a batch
 /// that failed and must be tried again.
 const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// How soon to look again when committed events wait behind an older, still
+/// running transaction (Postgres): it usually ends in moments, and nothing
+/// wakes us when it does. Doubles while it lasts, up to [`POLL_EVERY`].
+const HELD_BACK_RETRY: Duration = Duration::from_millis(1);
+
+/// What one look at the feed did.
+enum Batch {
+    Applied(usize),
+    /// Nothing new.
+    Idle,
+    /// Nothing yet: newer events wait for an older transaction to end.
+    HeldBack,
+}
 
 /// Aggregates whose rows just changed; `remote` when another replica projected them.
 #[derive(Debug, Clone)]
@@ -74,13 +88,24 @@ impl ProjectionRunner {
 
     /// Applies the next batch; returns how many events it held.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
+        match self.next_batch().await? {
+            Batch::Applied(n) => Ok(n),
+            Batch::Idle | Batch::HeldBack => Ok(0),
+        }
+    }
+
+    async fn next_batch(&self) -> anyhow::Result<Batch> {
         let name = self.projector.name();
         let mut tx = self.db.begin().await?;
         let from = lock_checkpoint(&mut tx, name).await?;
         let events = events_after(&mut tx, from, BATCH).await?;
         let Some(last) = events.last().map(|e| e.position) else {
             // Dropping the transaction rolls it back: an idle poll writes nothing.
-            return Ok(0);
+            return Ok(if held_back(&mut tx, from).await? {
+                Batch::HeldBack
+            } else {
+                Batch::Idle
+            });
         };
         self.projector.apply(&mut tx, &events).await?;
         save_checkpoint(&mut tx, name, last).await?;
@@ -93,7 +118,7 @@ impl ProjectionRunner {
             ids: ids.into(),
             remote: false,
         });
-        Ok(events.len())
+        Ok(Batch::Applied(events.len()))
     }
 
     /// Applies batches until the feed is drained.
@@ -110,6 +135,13 @@ impl ProjectionRunner {
     /// Mends rows that disagree with their events, under the checkpoint lock
     /// so it never races the feed.
     pub async fn repair(&self) -> anyhow::Result<usize> {
+        let mut look = self.db.begin().await?;
+        let needed = self.projector.needs_repair(&mut look).await?;
+        // Only read: dropping rolls back.
+        drop(look);
+        if !needed {
+            return Ok(0);
+        }
         let mut tx = self.db.begin().await?;
         lock_checkpoint(&mut tx, self.projector.name()).await?;
         let mended = self.projector.repair(&mut tx).await?;
@@ -143,16 +175,26 @@ impl ProjectionRunner {
             }
         }
         let mut failures: u32 = 0;
+        let mut held_back: u32 = 0;
         loop {
-            match self.run_once().await {
-                Ok(0) => {
-                    failures = 0;
+            match self.next_batch().await {
+                Ok(Batch::Idle) => {
+                    (failures, held_back) = (0, 0);
                     tokio::select! {
                         _ = wake.changed() => {}
                         () = tokio::time::sleep(POLL_EVERY) => {}
                     }
                 }
-                Ok(_) => failures = 0,
+                Ok(Batch::HeldBack) => {
+                    failures = 0;
+                    let retry = (HELD_BACK_RETRY * 2u32.saturating_pow(held_back)).min(POLL_EVERY);
+                    held_back = held_back.saturating_add(1);
+                    tokio::select! {
+                        _ = wake.changed() => {}
+                        () = tokio::time::sleep(retry) => {}
+                    }
+                }
+                Ok(Batch::Applied(_)) => (failures, held_back) = (0, 0),
                 Err(error) => {
                     failures = failures.saturating_add(1);
                     tracing::error!(projector = name, error = %error, "projection batch failed; retrying");

@@ -48,6 +48,10 @@ impl Projector for ClerkSyncSaga {
         Ok(())
     }
 
+    async fn needs_repair(&self, _tx: &mut Tx) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+
     async fn repair(&self, _tx: &mut Tx) -> anyhow::Result<usize> {
         Ok(0)
     }

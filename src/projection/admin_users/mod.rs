@@ -39,8 +39,10 @@ impl Projector for AdminUsersProjector {
                 })
                 .push(event);
         }
+        let mut stored = row::load_many(tx, &order).await?;
+        let mut changed = Vec::new();
         for id in order {
-            let before = row::load(tx, id).await?;
+            let before = stored.remove(id);
             let mut current = before.clone();
             for event in &by_user[id] {
                 let last = current.as_ref().map_or(0, |r| r.last_sequence);
@@ -56,10 +58,10 @@ impl Projector for AdminUsersProjector {
                 current = Some(AdminUserRow::apply(current, event)?);
             }
             if let Some(row) = current.filter(|r| Some(r) != before.as_ref()) {
-                row::store(tx, &row, before.as_ref()).await?;
+                changed.push((row, before));
             }
         }
-        Ok(())
+        store(tx, &changed).await
     }
 
     async fn reset(&self, tx: &mut Tx) -> anyhow::Result<()> {
@@ -69,6 +71,34 @@ impl Projector for AdminUsersProjector {
             sqlx::query("DELETE FROM admin_users").execute(&mut **tx).await?;
         });
         Ok(())
+    }
+
+    async fn needs_repair(&self, tx: &mut Tx) -> anyhow::Result<bool> {
+        let wrong: i64 = on_tx!(tx, tx => sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM
+                      (SELECT e.aggregate_id
+                       FROM (SELECT aggregate_id, MAX(sequence) AS last_sequence
+                             FROM events WHERE aggregate_type = $1 GROUP BY aggregate_id) e
+                       LEFT JOIN admin_users v ON v.id = e.aggregate_id
+                       WHERE v.id IS NULL OR v.last_sequence <> e.last_sequence
+                       LIMIT 1) drifted)
+                  + (SELECT COUNT(*) FROM
+                      (SELECT 1 FROM admin_users WHERE NOT EXISTS
+                         (SELECT 1 FROM events e WHERE e.aggregate_type = $1 AND e.aggregate_id = admin_users.id)
+                       LIMIT 1) orphans)
+                  + (SELECT COUNT(*) FROM
+                      (SELECT sync_status, CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END AS live, COUNT(*) AS users
+                       FROM admin_users GROUP BY 1, 2
+                       EXCEPT SELECT sync_status, live, users FROM admin_user_counts WHERE users <> 0) miscounted)
+                  + (SELECT COUNT(*) FROM
+                      (SELECT sync_status, live, users FROM admin_user_counts WHERE users <> 0
+                       EXCEPT SELECT sync_status, CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END, COUNT(*)
+                       FROM admin_users GROUP BY 1, 2) overcounted)",
+        )
+        .bind(User::TYPE)
+        .fetch_one(&mut **tx)
+        .await?);
+        Ok(wrong > 0)
     }
 
     async fn repair(&self, tx: &mut Tx) -> anyhow::Result<usize> {
@@ -93,12 +123,15 @@ impl Projector for AdminUsersProjector {
             .rows_affected();
             (drifted, orphans)
         });
-        for id in &drifted {
-            let before = row::load(tx, id).await?;
+        let ids: Vec<&str> = drifted.iter().map(String::as_str).collect();
+        let mut stored = row::load_many(tx, &ids).await?;
+        let mut rebuilt = Vec::new();
+        for id in ids {
             if let Some(row) = rebuild(tx, id).await? {
-                row::store(tx, &row, before.as_ref()).await?;
+                rebuilt.push((row, stored.remove(id)));
             }
         }
+        store(tx, &rebuilt).await?;
         // Counts follow the rows; after hand edits only a recount is sure.
         on_tx!(tx, tx => {
             sqlx::query("DELETE FROM admin_user_counts").execute(&mut **tx).await?;
@@ -112,6 +145,17 @@ impl Projector for AdminUsersProjector {
         });
         Ok(drifted.len() + orphans as usize)
     }
+}
+
+async fn store(tx: &mut Tx, rows: &[(AdminUserRow, Option<AdminUserRow>)]) -> anyhow::Result<()> {
+    let changes: Vec<row::Change<'_>> = rows
+        .iter()
+        .map(|(row, before)| row::Change {
+            row,
+            before: before.as_ref(),
+        })
+        .collect();
+    row::store_many(tx, &changes).await
 }
 
 async fn rebuild(tx: &mut Tx, id: &str) -> anyhow::Result<Option<AdminUserRow>> {

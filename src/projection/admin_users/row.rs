@@ -1,5 +1,7 @@
 //! One admin-list row, how an event changes it, and how it is stored.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::de::DeserializeOwned;
@@ -296,78 +298,82 @@ impl AdminUserRow {
     }
 }
 
-pub async fn load(tx: &mut Tx, id: &str) -> anyhow::Result<Option<AdminUserRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM admin_users WHERE id = $1");
-    Ok(on_tx!(tx, tx => sqlx::query_as(&sql).bind(id).fetch_optional(&mut **tx).await?))
+/// Rows written per statement: 23 binds a row stays inside both databases' bind limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// The stored rows of `ids`, by id.
+pub async fn load_many(tx: &mut Tx, ids: &[&str]) -> anyhow::Result<HashMap<String, AdminUserRow>> {
+    let mut rows = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM admin_users WHERE id IN ({})",
+            placeholders(chunk.len(), 1)
+        );
+        let found: Vec<AdminUserRow> = on_tx!(tx, tx => {
+            let mut query = sqlx::query_as(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.fetch_all(&mut **tx).await?
+        });
+        rows.extend(found.into_iter().map(|row| (row.id.clone(), row)));
+    }
+    Ok(rows)
 }
 
-pub async fn store(tx: &mut Tx, row: &AdminUserRow, before: Option<&AdminUserRow>) -> anyhow::Result<()> {
-    let sql = "INSERT INTO admin_users (id, clerk_id, email, email_key, username, username_key, first_name,
-            last_name, display_name, bio, roles, social_links, search_text, sync_status, sync_error,
-            sync_attempts, next_retry_at, last_synced_at, version, last_sequence, created_at, updated_at,
-            deleted_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-            $21, $22, $23)
-        ON CONFLICT (id) DO UPDATE SET clerk_id = excluded.clerk_id, email = excluded.email,
-            email_key = excluded.email_key, username = excluded.username, username_key = excluded.username_key,
-            first_name = excluded.first_name, last_name = excluded.last_name,
-            display_name = excluded.display_name, bio = excluded.bio, roles = excluded.roles,
-            social_links = excluded.social_links, search_text = excluded.search_text,
-            sync_status = excluded.sync_status, sync_error = excluded.sync_error,
-            sync_attempts = excluded.sync_attempts, next_retry_at = excluded.next_retry_at,
-            last_synced_at = excluded.last_synced_at, version = excluded.version,
-            last_sequence = excluded.last_sequence, created_at = excluded.created_at,
-            updated_at = excluded.updated_at, deleted_at = excluded.deleted_at";
-    let roles_changed = before.is_none_or(|b| b.roles != row.roles);
-    let bucket = |r: &AdminUserRow| (r.sync_status.0.as_str(), i64::from(r.deleted_at.is_none()));
-    let mut moves = vec![(bucket(row), 1_i64)];
-    if let Some(before) = before {
-        if bucket(before) == bucket(row) {
-            moves.clear();
-        } else {
-            moves.push((bucket(before), -1));
+/// `($1, $2), ($3, $4), ...`: `rows` groups of `columns` placeholders.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        if columns > 1 {
+            out.push('(');
+        }
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", r * columns + c + 1));
+        }
+        if columns > 1 {
+            out.push(')');
         }
     }
-    on_tx!(tx, tx => {
-        sqlx::query(sql)
-            .bind(&row.id)
-            .bind(&row.clerk_id)
-            .bind(&row.email)
-            .bind(email_key(&row.email))
-            .bind(&row.username)
-            .bind(row.username.as_deref().map(username_key).unwrap_or_default())
-            .bind(&row.first_name)
-            .bind(&row.last_name)
-            .bind(&row.display_name)
-            .bind(&row.bio)
-            .bind(row.roles.to_text())
-            .bind(row.social_links.to_text())
-            .bind(row.search_text())
-            .bind(row.sync_status.0.as_str())
-            .bind(&row.sync_error)
-            .bind(row.sync_attempts)
-            .bind(row.next_retry_at)
-            .bind(row.last_synced_at)
-            .bind(row.version)
-            .bind(row.last_sequence)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .bind(row.deleted_at)
-            .execute(&mut **tx)
-            .await?;
-        if roles_changed {
-            sqlx::query("DELETE FROM admin_user_roles WHERE user_id = $1")
-                .bind(&row.id)
-                .execute(&mut **tx)
-                .await?;
-            for role in &row.roles.0 {
-                sqlx::query("INSERT INTO admin_user_roles (role, user_id) VALUES ($1, $2)")
-                    .bind(role)
-                    .bind(&row.id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
+    out
+}
+
+/// A row's new state and the state it replaces, if any.
+pub struct Change<'a> {
+    pub row: &'a AdminUserRow,
+    pub before: Option<&'a AdminUserRow>,
+}
+
+/// Writes the changed rows, their roles and the per-status counts, a few
+/// statements per batch rather than several per row.
+pub async fn store_many(tx: &mut Tx, changes: &[Change<'_>]) -> anyhow::Result<()> {
+    for chunk in changes.chunks(ROWS_PER_STATEMENT) {
+        upsert(tx, chunk).await?;
+    }
+    let roles_changed: Vec<&AdminUserRow> = changes
+        .iter()
+        .filter(|c| c.before.is_none_or(|b| b.roles != c.row.roles))
+        .map(|c| c.row)
+        .collect();
+    for chunk in roles_changed.chunks(ROWS_PER_STATEMENT) {
+        replace_roles(tx, chunk).await?;
+    }
+    let bucket = |r: &AdminUserRow| (r.sync_status.0.as_str(), i64::from(r.deleted_at.is_none()));
+    let mut moves: BTreeMap<(&str, i64), i64> = BTreeMap::new();
+    for change in changes {
+        *moves.entry(bucket(change.row)).or_default() += 1;
+        if let Some(before) = change.before {
+            *moves.entry(bucket(before)).or_default() -= 1;
         }
+    }
+    moves.retain(|_, delta| *delta != 0);
+    on_tx!(tx, tx => {
         for ((status, live), delta) in moves {
             sqlx::query(
                 "INSERT INTO admin_user_counts (sync_status, live, users) VALUES ($1, $2, $3)
@@ -378,6 +384,85 @@ pub async fn store(tx: &mut Tx, row: &AdminUserRow, before: Option<&AdminUserRow
             .bind(delta)
             .execute(&mut **tx)
             .await?;
+        }
+    });
+    Ok(())
+}
+
+async fn upsert(tx: &mut Tx, changes: &[Change<'_>]) -> anyhow::Result<()> {
+    let sql = format!(
+        "INSERT INTO admin_users (id, clerk_id, email, email_key, username, username_key, first_name,
+            last_name, display_name, bio, roles, social_links, search_text, sync_status, sync_error,
+            sync_attempts, next_retry_at, last_synced_at, version, last_sequence, created_at, updated_at,
+            deleted_at)
+        VALUES {}
+        ON CONFLICT (id) DO UPDATE SET clerk_id = excluded.clerk_id, email = excluded.email,
+            email_key = excluded.email_key, username = excluded.username, username_key = excluded.username_key,
+            first_name = excluded.first_name, last_name = excluded.last_name,
+            display_name = excluded.display_name, bio = excluded.bio, roles = excluded.roles,
+            social_links = excluded.social_links, search_text = excluded.search_text,
+            sync_status = excluded.sync_status, sync_error = excluded.sync_error,
+            sync_attempts = excluded.sync_attempts, next_retry_at = excluded.next_retry_at,
+            last_synced_at = excluded.last_synced_at, version = excluded.version,
+            last_sequence = excluded.last_sequence, created_at = excluded.created_at,
+            updated_at = excluded.updated_at, deleted_at = excluded.deleted_at",
+        placeholders(changes.len(), 23)
+    );
+    on_tx!(tx, tx => {
+        let mut query = sqlx::query(&sql);
+        for Change { row, .. } in changes {
+            query = query
+                .bind(&row.id)
+                .bind(&row.clerk_id)
+                .bind(&row.email)
+                .bind(email_key(&row.email))
+                .bind(&row.username)
+                .bind(row.username.as_deref().map(username_key).unwrap_or_default())
+                .bind(&row.first_name)
+                .bind(&row.last_name)
+                .bind(&row.display_name)
+                .bind(&row.bio)
+                .bind(row.roles.to_text())
+                .bind(row.social_links.to_text())
+                .bind(row.search_text())
+                .bind(row.sync_status.0.as_str())
+                .bind(&row.sync_error)
+                .bind(row.sync_attempts)
+                .bind(row.next_retry_at)
+                .bind(row.last_synced_at)
+                .bind(row.version)
+                .bind(row.last_sequence)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+                .bind(row.deleted_at);
+        }
+        query.execute(&mut **tx).await?;
+    });
+    Ok(())
+}
+
+async fn replace_roles(tx: &mut Tx, rows: &[&AdminUserRow]) -> anyhow::Result<()> {
+    let delete = format!(
+        "DELETE FROM admin_user_roles WHERE user_id IN ({})",
+        placeholders(rows.len(), 1)
+    );
+    let pairs: Vec<(&str, &str)> = rows
+        .iter()
+        .flat_map(|row| row.roles.0.iter().map(|role| (role.as_str(), row.id.as_str())))
+        .collect();
+    on_tx!(tx, tx => {
+        let mut query = sqlx::query(&delete);
+        for row in rows {
+            query = query.bind(&row.id);
+        }
+        query.execute(&mut **tx).await?;
+        for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
+            let insert = format!("INSERT INTO admin_user_roles (role, user_id) VALUES {}", placeholders(chunk.len(), 2));
+            let mut query = sqlx::query(&insert);
+            for (role, id) in chunk {
+                query = query.bind(*role).bind(*id);
+            }
+            query.execute(&mut **tx).await?;
         }
     });
     Ok(())
