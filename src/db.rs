@@ -119,6 +119,13 @@ impl Db {
         applied.is_ok_and(|n| n as usize >= known)
     }
 
+    /// Refreshes the query planner's statistics, e.g. after a read model was
+    /// rebuilt: until autovacuum gets to it, Postgres would plan list queries
+    /// for an empty table (and pick a 100,000-row index scan for a 50-row page).
+    pub async fn analyze(&self) -> Result<(), sqlx::Error> {
+        on_db!(self, pool => sqlx::query("ANALYZE").execute(pool).await.map(drop))
+    }
+
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Self::Pg(pool) => Tx::Pg(pool.begin().await?),
