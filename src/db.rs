@@ -138,6 +138,29 @@ impl Db {
     }
 }
 
+/// `($1, $2), ($3, $4), ...`: `rows` groups of `columns` placeholders.
+pub fn placeholders(rows: usize, columns: usize) -> String {
+    let mut out = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        if columns > 1 {
+            out.push('(');
+        }
+        for c in 0..columns {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", r * columns + c + 1));
+        }
+        if columns > 1 {
+            out.push(')');
+        }
+    }
+    out
+}
+
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         on_tx!(self, tx => tx.commit().await)

@@ -7,7 +7,7 @@ use cqrs_es::DomainEvent;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::db::Tx;
+use crate::db::{placeholders, Tx};
 use crate::domain::user::{ClerkProfile, LocalProfile, UserEvent};
 use crate::domain::values::{email_key, username_key, SocialLink};
 use crate::on_tx;
@@ -319,29 +319,6 @@ pub async fn load_many(tx: &mut Tx, ids: &[&str]) -> anyhow::Result<HashMap<Stri
         rows.extend(found.into_iter().map(|row| (row.id.clone(), row)));
     }
     Ok(rows)
-}
-
-/// `($1, $2), ($3, $4), ...`: `rows` groups of `columns` placeholders.
-fn placeholders(rows: usize, columns: usize) -> String {
-    let mut out = String::new();
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        if columns > 1 {
-            out.push('(');
-        }
-        for c in 0..columns {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(&format!("${}", r * columns + c + 1));
-        }
-        if columns > 1 {
-            out.push(')');
-        }
-    }
-    out
 }
 
 /// A row's new state and the state it replaces, if any.

@@ -1,0 +1,119 @@
+//! What the database alone does, measured by this process on the same
+//! database as the server: the ceiling each Tandem figure is compared with.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tandem::db::Db;
+use tandem::on_db;
+
+use crate::load::{closed_loop, Stats, Until};
+
+/// A pool of `connections` with the server's own connection settings.
+pub async fn pool(url: &str, connections: u32) -> anyhow::Result<Db> {
+    if url.starts_with("postgres") {
+        let pool = PgPoolOptions::new()
+            .max_connections(connections)
+            .connect_with(PgConnectOptions::from_str(url)?)
+            .await?;
+        return Ok(Db::Pg(pool));
+    }
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options)
+        .await?;
+    Ok(Db::Sqlite(pool))
+}
+
+/// Single-row INSERT transactions into a table shaped like the events table.
+pub async fn raw_inserts(url: &str, concurrency: usize, until: Until) -> anyhow::Result<Stats> {
+    let db = pool(url, concurrency as u32).await?;
+    let create = if db.is_postgres() {
+        "CREATE TABLE IF NOT EXISTS bench_raw_events (aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+            sequence bigint NOT NULL, event_type text NOT NULL, event_version text NOT NULL,
+            payload json NOT NULL, metadata json NOT NULL, PRIMARY KEY (aggregate_type, aggregate_id, sequence))"
+    } else {
+        "CREATE TABLE IF NOT EXISTS bench_raw_events (aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+            sequence integer NOT NULL, event_type text NOT NULL, event_version text NOT NULL,
+            payload text NOT NULL, metadata text NOT NULL, PRIMARY KEY (aggregate_type, aggregate_id, sequence))"
+    };
+    on_db!(&db, p => sqlx::query(create).execute(p).await.map(drop))?;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let db = Arc::new(db);
+    let stats = closed_loop(concurrency, until, move |i| {
+        let db = db.clone();
+        let id = format!("{run}-{i}");
+        async move {
+            let payload = json!({"UserCreated": {
+                "clerk": {"email": format!("{id}@example.com"), "username": format!("u_{id}"),
+                          "first_name": "Alex", "last_name": "Kalomi"},
+                "local": {"display_name": null, "bio": null, "roles": ["member"], "social_links": []},
+                "at": "2026-12-04T10:00:00.000000Z"}});
+            let metadata = json!({"actor": "admin", "origin": "ADMIN", "occurred_at": "2026-12-04T10:00:00.000000+00:00"});
+            on_db!(db.as_ref(), p => sqlx::query(
+                "INSERT INTO bench_raw_events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind("User")
+            .bind(&id)
+            .bind(1_i64)
+            .bind("UserCreated")
+            .bind("1.0")
+            .bind(&payload)
+            .bind(&metadata)
+            .execute(p)
+            .await
+            .map(drop))?;
+            Ok(())
+        }
+    })
+    .await;
+    Ok(stats)
+}
+
+/// The list query of [`crate::client::LIST_QUERY`] as plain SQL on the
+/// projection table: one page and its total.
+pub async fn plain_list(
+    url: &str,
+    concurrency: usize,
+    until: Until,
+    terms: Arc<Vec<String>>,
+) -> anyhow::Result<Stats> {
+    let db = Arc::new(pool(url, concurrency as u32).await?);
+    Ok(closed_loop(concurrency, until, move |i| {
+        let db = db.clone();
+        let term = format!("%{}%", terms[i as usize % terms.len()]);
+        async move {
+            on_db!(db.as_ref(), p => {
+                sqlx::query(
+                    "SELECT id, clerk_id, email, username, first_name, last_name, display_name, roles,
+                            sync_status, sync_error, next_retry_at, created_at, updated_at
+                     FROM admin_users
+                     WHERE deleted_at IS NULL AND sync_status = 'SYNCED' AND search_text LIKE $1
+                     ORDER BY created_at DESC, id DESC LIMIT 51",
+                )
+                .bind(&term)
+                .fetch_all(p)
+                .await?;
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM admin_users
+                     WHERE deleted_at IS NULL AND sync_status = 'SYNCED' AND search_text LIKE $1",
+                )
+                .bind(&term)
+                .fetch_one(p)
+                .await?;
+            });
+            Ok(())
+        }
+    })
+    .await)
+}
