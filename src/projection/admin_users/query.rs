@@ -117,7 +117,7 @@ impl Sql {
         self
     }
 
-    fn filter(&mut self, filter: &ListFilter) {
+    fn filter(&mut self, filter: &ListFilter, sqlite: bool) {
         self.push(" WHERE 1 = 1");
         if !filter.include_deleted {
             self.push(" AND u.deleted_at IS NULL");
@@ -132,9 +132,18 @@ impl Sql {
                 .push(")");
         }
         if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            self.push(" AND u.search_text LIKE ")
-                .bind(Param::Text(format!("%{}%", escape_like(&search.to_lowercase()))))
-                .push(" ESCAPE '\\'");
+            let term = search.to_lowercase();
+            if sqlite && term.chars().count() >= 3 && escape_like(&term) == term {
+                // SQLite's trigram index answers LIKE only for plain terms of
+                // three characters or more; other terms scan, as LIKE would.
+                self.push(" AND u.rowid IN (SELECT rowid FROM admin_users_search WHERE search_text LIKE ")
+                    .bind(Param::Text(format!("%{term}%")))
+                    .push(")");
+            } else {
+                self.push(" AND u.search_text LIKE ")
+                    .bind(Param::Text(format!("%{}%", escape_like(&term))))
+                    .push(" ESCAPE '\\'");
+            }
         }
     }
 }
@@ -198,7 +207,7 @@ impl AdminUsers {
     pub async fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<Page, ListError> {
         let mut sql = Sql::default();
         sql.push(&format!("SELECT {} FROM admin_users u", prefixed_columns()));
-        sql.filter(filter);
+        sql.filter(filter, !self.db.is_postgres());
         let column = page.field.column();
         let (cmp, dir) = match page.direction {
             OrderDirection::Asc => (">", "ASC"),
@@ -245,7 +254,7 @@ impl AdminUsers {
             return on_db!(&self.db, pool => bind_all!(sqlx::query_scalar(&sql.text), &sql.params).fetch_one(pool).await);
         }
         sql.push("SELECT COUNT(*) FROM admin_users u");
-        sql.filter(filter);
+        sql.filter(filter, !self.db.is_postgres());
         on_db!(&self.db, pool => bind_all!(sqlx::query_scalar(&sql.text), &sql.params).fetch_one(pool).await)
     }
 }
