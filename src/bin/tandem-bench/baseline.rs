@@ -89,26 +89,33 @@ pub async fn plain_list(
     terms: Arc<Vec<String>>,
 ) -> anyhow::Result<Stats> {
     let db = Arc::new(pool(url, concurrency as u32).await?);
+    // Each store's own substring index: pg_trgm on Postgres, FTS5 trigrams on SQLite.
+    let search = if db.is_postgres() {
+        "search_text LIKE $1"
+    } else {
+        "rowid IN (SELECT rowid FROM admin_users_search WHERE search_text LIKE $1)"
+    };
+    let page: Arc<str> = format!(
+        "SELECT id, clerk_id, email, username, first_name, last_name, display_name, roles,
+                sync_status, sync_error, next_retry_at, created_at, updated_at
+         FROM admin_users
+         WHERE deleted_at IS NULL AND sync_status = 'SYNCED' AND {search}
+         ORDER BY created_at DESC, id DESC LIMIT 51"
+    )
+    .into();
+    let count: Arc<str> = format!(
+        "SELECT COUNT(*) FROM admin_users WHERE deleted_at IS NULL AND sync_status = 'SYNCED' AND {search}"
+    )
+    .into();
     Ok(closed_loop(concurrency, until, move |i| {
         let db = db.clone();
+        let (page, count) = (page.clone(), count.clone());
         let term = format!("%{}%", terms[i as usize % terms.len()]);
         async move {
             on_db!(db.as_ref(), p => {
-                sqlx::query(
-                    "SELECT id, clerk_id, email, username, first_name, last_name, display_name, roles,
-                            sync_status, sync_error, next_retry_at, created_at, updated_at
-                     FROM admin_users
-                     WHERE deleted_at IS NULL AND sync_status = 'SYNCED' AND search_text LIKE $1
-                     ORDER BY created_at DESC, id DESC LIMIT 51",
-                )
-                .bind(&term)
-                .fetch_all(p)
-                .await?;
-                sqlx::query_scalar::<_, i64>(
-                    "SELECT COUNT(*) FROM admin_users
-                     WHERE deleted_at IS NULL AND sync_status = 'SYNCED' AND search_text LIKE $1",
-                )
-                .bind(&term)
+                sqlx::query(&page).bind(&term).fetch_all(p).await?;
+                sqlx::query_scalar::<_, i64>(&count)
+                    .bind(&term)
                 .fetch_one(p)
                 .await?;
             });

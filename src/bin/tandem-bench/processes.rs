@@ -308,3 +308,60 @@ pub fn replay(bin: &Path, database_url: &str) -> anyhow::Result<(u64, Duration)>
         .sum();
     Ok((events, elapsed))
 }
+
+/// CPU time used so far, in seconds, by Tandem, by Postgres (all its
+/// processes), by the emulator, and by this bench.
+#[derive(Clone, Copy, Default)]
+pub struct Cpu {
+    pub tandem: f64,
+    pub postgres: f64,
+    pub emulator: f64,
+    pub bench: f64,
+}
+
+impl Cpu {
+    /// Reads `/proc/<pid>/stat` of every process (clock ticks of 10 ms, as on every Linux we run on).
+    pub fn now(server: &Server, emulator: &Emulator) -> Self {
+        let mut cpu = Self::default();
+        let own = std::process::id();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return cpu;
+        };
+        for entry in dir.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // The command sits in parentheses and may hold spaces; the fields after it are plain.
+            let Some((head, tail)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let fields: Vec<&str> = tail.split_whitespace().collect();
+            let ticks: f64 = fields
+                .get(11..13)
+                .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+            let seconds = ticks / 100.0;
+            if pid == server.child.id() {
+                cpu.tandem += seconds;
+            } else if pid == emulator.child.id() {
+                cpu.emulator += seconds;
+            } else if pid == own {
+                cpu.bench += seconds;
+            } else if head.ends_with("(postgres") {
+                cpu.postgres += seconds;
+            }
+        }
+        cpu
+    }
+
+    pub fn since(self, start: Self) -> Self {
+        Self {
+            tandem: self.tandem - start.tandem,
+            postgres: self.postgres - start.postgres,
+            emulator: self.emulator - start.emulator,
+            bench: self.bench - start.bench,
+        }
+    }
+}

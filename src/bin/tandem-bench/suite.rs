@@ -12,7 +12,7 @@ use crate::baseline;
 use crate::client::{Api, LIST_QUERY};
 use crate::database::BenchDb;
 use crate::load::{closed_loop, percentile, Stats, Until};
-use crate::processes::{self, Emulator, Server, ServerSetup};
+use crate::processes::{self, Cpu, Emulator, Server, ServerSetup};
 use crate::report::{rate, Goal, Report};
 use crate::seed;
 use crate::{Args, Store};
@@ -127,6 +127,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let mut updatable = Vec::new();
     for c in CONCURRENCY {
         let ids: Created = Arc::default();
+        let cpu = Cpu::now(&server, &emulator);
         let stats = create_users(
             &server.api,
             c,
@@ -135,7 +136,18 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             ids.clone(),
         )
         .await;
+        let cpu = Cpu::now(&server, &emulator).since(cpu);
         settle(&server.api).await?;
+        if c == 16 {
+            report.figure(
+                "2",
+                "CPU per createUser, c=16 (with the sync work it causes meanwhile)",
+                0.0,
+                cpu_per_request(cpu, stats.ok),
+                String::new(),
+                Goal::None,
+            );
+        }
         let target = (c == 16 && args.store == Store::Postgres).then_some(15.0);
         report.throughput(
             "2",
@@ -197,7 +209,9 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
 
     step("5 webhook ingest");
+    let cpu = Cpu::now(&server, &emulator);
     let stats = webhooks(&server.api, Until::Elapsed(scale.run)).await?;
+    let cpu = Cpu::now(&server, &emulator).since(cpu);
     report.throughput(
         "5",
         "webhook user.created (signed, verified, deduplicated, applied), c=16",
@@ -207,6 +221,14 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         Goal::RatioAtLeast(0.25),
     );
     report.latency("5", "webhook p50 / p99, c=16", &stats, Some(&raw[&16]), None);
+    report.figure(
+        "5",
+        "CPU per webhook, c=16",
+        0.0,
+        cpu_per_request(cpu, stats.ok),
+        String::new(),
+        Goal::None,
+    );
 
     step("6 createUser to SYNCED");
     let sent_at = std::mem::take(&mut *sent_at.lock().unwrap());
@@ -401,6 +423,18 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 
 fn step(name: &str) {
     eprintln!("tandem-bench: {name}");
+}
+
+/// Where the CPU time of a run went, per request: what limits throughput on a shared machine.
+fn cpu_per_request(cpu: Cpu, requests: u64) -> String {
+    let ms = |seconds: f64| seconds * 1000.0 / requests.max(1) as f64;
+    format!(
+        "Tandem {:.2} ms, Postgres {:.2} ms, bench client {:.2} ms, emulator {:.2} ms",
+        ms(cpu.tandem),
+        ms(cpu.postgres),
+        ms(cpu.bench),
+        ms(cpu.emulator)
+    )
 }
 
 fn ratio_goal(applies: bool, min: f64) -> Goal {
