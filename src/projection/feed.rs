@@ -111,7 +111,10 @@ pub async fn events_after(tx: &mut Tx, after: Position, limit: i64) -> anyhow::R
     rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
-const PG_HELD_BACK: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, global_seq) > ($1, $2))";
+/// The feed's own order and limit keep Postgres on the commit-order index even
+/// without statistics (an `EXISTS` would be planned as a scan of every event).
+const PG_HELD_BACK: &str = "SELECT global_seq FROM events WHERE (tx_id, global_seq) > ($1, $2)
+    ORDER BY tx_id, global_seq LIMIT 1";
 
 /// True when events after `after` exist that [`events_after`] cannot hand out
 /// yet, because an older transaction is still running: they are moments away,
@@ -119,11 +122,12 @@ const PG_HELD_BACK: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, gl
 pub async fn held_back(tx: &mut Tx, after: Position) -> anyhow::Result<bool> {
     Ok(match tx {
         Tx::Pg(tx) => {
-            sqlx::query_scalar(PG_HELD_BACK)
+            let next: Option<i64> = sqlx::query_scalar(PG_HELD_BACK)
                 .bind(after.tx_id)
                 .bind(after.global_seq)
-                .fetch_one(&mut **tx)
-                .await?
+                .fetch_optional(&mut **tx)
+                .await?;
+            next.is_some()
         }
         // One writer at a time: whatever is committed is in the feed.
         Tx::Sqlite(_) => false,
