@@ -37,6 +37,10 @@ pub struct User {
     clerk_updated_at: Option<i64>,
     /// When each Clerk-owned field last changed here (ms), for conflicts.
     edited_at: BTreeMap<String, i64>,
+    /// Every Clerk-owned state Tandem held since Clerk last confirmed one: a
+    /// push in flight carries one of them, and its webhook may come back first.
+    #[serde(default)]
+    held_since_sync: Vec<ClerkProfile>,
 }
 
 /// Clerk's side as of the last successful sync.
@@ -296,7 +300,14 @@ impl User {
         } else {
             self.synced.as_ref().filter(|s| !s.deleted).map(|s| &s.clerk)
         };
-        let (clerk, conflicts) = merge(&self.clerk, base, &theirs, &self.edited_at, updated_at);
+        let (clerk, conflicts) = merge(
+            &self.clerk,
+            base,
+            &theirs,
+            &self.edited_at,
+            updated_at,
+            &self.held_since_sync,
+        );
         if clerk == self.clerk && conflicts.is_empty() {
             // Only older values of fields we changed since: our push is on its way.
             return Ok(Vec::new());
@@ -355,10 +366,12 @@ impl Aggregate for User {
                 self.clerk = clerk;
                 self.local = local;
                 self.touch(&before, at.map(|t| t.timestamp_millis()));
+                self.held_since_sync = vec![self.clerk.clone()];
             }
             UserEvent::ClerkProfileChanged { clerk, at } => {
                 let before = std::mem::replace(&mut self.clerk, clerk);
                 self.touch(&before, at.map(|t| t.timestamp_millis()));
+                self.held_since_sync.push(self.clerk.clone());
             }
             UserEvent::ClerkProfileReceived {
                 clerk_id,
@@ -388,6 +401,9 @@ impl Aggregate for User {
                     self.clerk_id = clerk_id;
                 }
                 self.synced = Some(Synced { clerk, deleted });
+                // One push at a time per user: once Clerk confirms one, only
+                // what Tandem holds now can still be on its way.
+                self.held_since_sync = vec![self.clerk.clone()];
                 if clerk_updated_at > self.clerk_updated_at {
                     self.clerk_updated_at = clerk_updated_at;
                 }

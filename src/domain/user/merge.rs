@@ -33,20 +33,24 @@ pub fn changed_fields<'a>(
 
 /// `ours` against `theirs`, given what Clerk held at the last sync (`base`),
 /// when each of our fields last changed (`edited_at`, ms) and when Clerk's
-/// state was made (`clerk_at`, ms). Ties go to Clerk, whose clock made the record.
+/// state was made (`clerk_at`, ms), and what Tandem held since Clerk last
+/// confirmed (`pushed`). Ties go to Clerk, whose clock made the record.
 pub fn merge(
     ours: &ClerkProfile,
     base: Option<&ClerkProfile>,
     theirs: &ClerkProfile,
     edited_at: &BTreeMap<String, i64>,
     clerk_at: i64,
+    pushed: &[ClerkProfile],
 ) -> (ClerkProfile, Vec<FieldConflict>) {
     let mut result = ours.clone();
     let mut conflicts = Vec::new();
     for (name, get, set) in FIELDS {
         let (o, t, b) = (get(ours), get(theirs), base.map(get));
-        if o == t || b == Some(t) {
-            // Same value, or only we changed it (our push is owed).
+        // Same value; or only we changed it (our push is owed); or a value we
+        // held since Clerk last confirmed, i.e. a push of ours coming back
+        // before its confirmation: not a change made in Clerk.
+        if o == t || b == Some(t) || pushed.iter().any(|p| get(p) == t) {
             continue;
         }
         if b == Some(o) {
@@ -88,7 +92,7 @@ mod tests {
     fn a_field_only_clerk_changed_takes_clerks_value() {
         let base = profile("a@x.io", Some("Ann"));
         let theirs = profile("a@x.io", Some("Anne"));
-        let (result, conflicts) = merge(&base, Some(&base), &theirs, &BTreeMap::new(), 10);
+        let (result, conflicts) = merge(&base, Some(&base), &theirs, &BTreeMap::new(), 10, &[]);
         assert_eq!(result, theirs);
         assert!(conflicts.is_empty());
     }
@@ -97,7 +101,7 @@ mod tests {
     fn a_field_only_tandem_changed_keeps_tandems_value() {
         let base = profile("a@x.io", Some("Ann"));
         let ours = profile("a@x.io", Some("Annie"));
-        let (result, conflicts) = merge(&ours, Some(&base), &base, &BTreeMap::new(), 10);
+        let (result, conflicts) = merge(&ours, Some(&base), &base, &BTreeMap::new(), 10, &[]);
         assert_eq!(result, ours);
         assert!(conflicts.is_empty());
     }
@@ -108,7 +112,7 @@ mod tests {
         let ours = profile("a@x.io", Some("Annie"));
         let theirs = profile("b@x.io", Some("Anne"));
         let edited = BTreeMap::from([("firstName".to_owned(), 20)]);
-        let (result, conflicts) = merge(&ours, Some(&base), &theirs, &edited, 10);
+        let (result, conflicts) = merge(&ours, Some(&base), &theirs, &edited, 10, &[]);
         assert_eq!(
             result,
             profile("b@x.io", Some("Annie")),
@@ -123,9 +127,30 @@ mod tests {
                 lost: Some("Anne".into())
             }]
         );
-        let (result, conflicts) = merge(&ours, Some(&base), &theirs, &edited, 30);
+        let (result, conflicts) = merge(&ours, Some(&base), &theirs, &edited, 30, &[]);
         assert_eq!(result, theirs, "Clerk's change is later now");
         assert_eq!(conflicts[0].winner, Side::Clerk);
         assert_eq!(conflicts[0].lost.as_deref(), Some("Annie"));
+    }
+
+    #[test]
+    fn a_value_we_held_since_the_last_sync_is_our_push_coming_back() {
+        // Created without a first name, pushed, then named "W" here; the
+        // webhook of the create push comes back with Clerk's later clock.
+        let created = profile("a@x.io", None);
+        let ours = profile("a@x.io", Some("W"));
+        let edited = BTreeMap::from([("firstName".to_owned(), 10)]);
+        let (result, conflicts) = merge(
+            &ours,
+            None,
+            &created,
+            &edited,
+            20,
+            &[created.clone(), ours.clone()],
+        );
+        assert_eq!(result, ours);
+        assert!(conflicts.is_empty());
+        let (result, _) = merge(&ours, None, &created, &edited, 20, &[]);
+        assert_eq!(result, created, "without it, Clerk's later clock would win");
     }
 }
