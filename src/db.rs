@@ -119,11 +119,22 @@ impl Db {
         applied.is_ok_and(|n| n as usize >= known)
     }
 
-    /// Refreshes the query planner's statistics, e.g. after a read model was
-    /// rebuilt: until autovacuum gets to it, Postgres would plan list queries
-    /// for an empty table (and pick a 100,000-row index scan for a 50-row page).
-    pub async fn analyze(&self) -> Result<(), sqlx::Error> {
-        on_db!(self, pool => sqlx::query("ANALYZE").execute(pool).await.map(drop))
+    /// Tidies the read model after a rebuild: until autovacuum gets to it,
+    /// Postgres would plan list queries for an empty table (ANDing a
+    /// 100,000-row index for a 50-row page), and every search would also read
+    /// the trigram index's whole pending list of fresh entries.
+    pub async fn tidy_read_model(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Pg(pool) => {
+                sqlx::query("VACUUM (ANALYZE) admin_users, admin_user_roles, admin_user_counts")
+                    .execute(pool)
+                    .await?;
+            }
+            Self::Sqlite(pool) => {
+                sqlx::query("ANALYZE").execute(pool).await?;
+            }
+        }
+        Ok(())
     }
 
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {

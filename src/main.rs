@@ -107,7 +107,7 @@ async fn replay(config: &Config) -> anyhow::Result<()> {
         let events = runner.replay().await?;
         println!("replayed {events} events");
     }
-    db.analyze().await?;
+    db.tidy_read_model().await?;
     Ok(())
 }
 
