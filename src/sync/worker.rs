@@ -147,7 +147,7 @@ impl SyncWorker {
             tried_before: job.claims > 1 || job.attempts > 0,
         };
         match push(&self.clerk, &user, &attempt).await {
-            Ok(None) => jobs::finish(&self.db, job, &self.owner).await,
+            Ok(None) => self.nothing_owed(job, &user).await,
             Ok(Some(outcome)) => {
                 self.record(&job.user_id, outcome).await?;
                 let latency = (Utc::now() - job.pending_since).to_std().unwrap_or_default();
@@ -158,11 +158,20 @@ impl SyncWorker {
         }
     }
 
+    /// Clerk holds the user already. After a failed attempt that is news: it
+    /// is reported, or the user would show its old failure for good.
+    async fn nothing_owed(&self, job: &Job, user: &crate::domain::user::User) -> anyhow::Result<()> {
+        if let Some(confirmation) = user.confirmation() {
+            self.record(&job.user_id, confirmation).await?;
+        }
+        jobs::finish(&self.db, job, &self.owner).await
+    }
+
     async fn failed(&self, job: &Job, error: ClerkError) -> anyhow::Result<()> {
         let user = self.log.load(&job.user_id).await?;
         if user.in_sync() {
             // Clerk caught up another way meanwhile (its own edit, a delete): nothing failed.
-            return jobs::finish(&self.db, job, &self.owner).await;
+            return self.nothing_owed(job, &user).await;
         }
         if error.is_not_found() {
             if let (Some(clerk_id), true) = (user.clerk_id(), user.is_live()) {

@@ -41,6 +41,10 @@ pub struct User {
     /// push in flight carries one of them, and its webhook may come back first.
     #[serde(default)]
     held_since_sync: Vec<ClerkProfile>,
+    /// The last sync report was a failure: admins see the user as pending or
+    /// failed until a success is reported, even one that changes nothing else.
+    #[serde(default)]
+    last_sync_failed: bool,
 }
 
 /// Clerk's side as of the last successful sync.
@@ -87,6 +91,18 @@ impl User {
 
     pub fn clerk_id(&self) -> Option<&str> {
         self.clerk_id.as_deref()
+    }
+
+    /// A success report that would clear the last failure, when Clerk already
+    /// holds this user (the failed push landed, or Clerk caught up another way).
+    pub fn confirmation(&self) -> Option<SyncOutcome> {
+        let synced = self.synced.as_ref()?;
+        (self.last_sync_failed && self.in_sync()).then(|| SyncOutcome::Synced {
+            clerk_id: self.clerk_id.clone(),
+            clerk: synced.clerk.clone(),
+            deleted: synced.deleted,
+            clerk_updated_at: None,
+        })
     }
 
     pub fn synced(&self) -> Option<&Synced> {
@@ -232,6 +248,7 @@ impl User {
                     };
                     if self.synced.as_ref() == Some(&same)
                         && (clerk_id.is_none() || *clerk_id == self.clerk_id)
+                        && !self.last_sync_failed
                     {
                         return Ok(Vec::new());
                     }
@@ -401,6 +418,7 @@ impl Aggregate for User {
                     self.clerk_id = clerk_id;
                 }
                 self.synced = Some(Synced { clerk, deleted });
+                self.last_sync_failed = false;
                 // One push at a time per user: once Clerk confirms one, only
                 // what Tandem holds now can still be on its way.
                 self.held_since_sync = vec![self.clerk.clone()];
@@ -408,7 +426,9 @@ impl Aggregate for User {
                     self.clerk_updated_at = clerk_updated_at;
                 }
             }
-            UserEvent::ClerkSyncAttemptFailed { .. } | UserEvent::ClerkSyncFailed { .. } => {}
+            UserEvent::ClerkSyncAttemptFailed { .. } | UserEvent::ClerkSyncFailed { .. } => {
+                self.last_sync_failed = true;
+            }
         }
     }
 }
