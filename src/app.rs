@@ -20,7 +20,7 @@ use crate::inbound::Inbound;
 use crate::metrics::Metrics;
 use crate::projection::admin_users::{AdminUsers, AdminUsersProjector};
 use crate::projection::ProjectionRunner;
-use crate::store::{Claims, EventLog};
+use crate::store::EventLog;
 use crate::sync::{ClerkSyncSaga, SyncControl, SyncWorker};
 use crate::users::UserService;
 
@@ -63,17 +63,11 @@ impl Application {
         let read = AdminUsers::new(db.clone());
         let users = Arc::new(UserService::new(
             log.clone(),
-            Claims::new(db.clone()),
             read.clone(),
             admin_users.clone(),
         ));
         let sync = Arc::new(SyncControl::new(db.clone(), read.clone(), admin_users.clone()));
-        let inbound = Arc::new(Inbound::new(
-            db.clone(),
-            log.clone(),
-            clerk.clone(),
-            users.clone(),
-        ));
+        let inbound = Arc::new(Inbound::new(db.clone(), log.clone(), clerk.clone()));
         let webhooks = match &webhook_secret {
             Some(secret) => Some(Arc::new(WebhookIngest {
                 verifier: svix::webhooks::Webhook::new(secret.expose())
@@ -88,7 +82,6 @@ impl Application {
             clerk,
             config.sync.clone(),
             metrics.clone(),
-            users.clone(),
         );
 
         let mut background: Vec<JoinHandle<()>> = runners
@@ -225,16 +218,7 @@ pub async fn inbound_for(config: &Config) -> anyhow::Result<Arc<Inbound>> {
     let metrics = Metrics::default();
     let (_, clerk, _) = clerk_client(config, metrics).await?;
     let log = Arc::new(EventLog::new(&db));
-    let read = AdminUsers::new(db.clone());
-    // Commands here never wait for the read model, so its runner need not run.
-    let projection = projection_runners(&db)[0].handle();
-    let users = Arc::new(UserService::new(
-        log.clone(),
-        Claims::new(db.clone()),
-        read,
-        projection,
-    ));
-    Ok(Arc::new(Inbound::new(db, log, clerk, users)))
+    Ok(Arc::new(Inbound::new(db, log, clerk)))
 }
 
 /// Reconciles on a schedule, to catch webhooks Clerk never delivered.

@@ -3,15 +3,14 @@
 use std::sync::Arc;
 
 use chrono::{SubsecRound, Utc};
-use cqrs_es::Aggregate;
 
 use crate::clerk::model::ClerkUser;
 use crate::db::Db;
 use crate::domain::user::{ClerkProfile, UserCommand, UserError};
-use crate::domain::values::{email_key, username_key};
+use crate::domain::values::email_key;
 use crate::on_db;
-use crate::store::{ClaimKind, Claims, EventLog, EventMeta, ExecuteError, Origin};
-use crate::users::{ServiceError, UserService};
+use crate::store::{holder, ClaimKind, EventLog, EventMeta, ExecuteError, Origin};
+use crate::users::ServiceError;
 
 pub const ACTOR: &str = "clerk";
 
@@ -47,7 +46,10 @@ impl From<ServiceError> for InboundError {
 
 impl From<ExecuteError> for InboundError {
     fn from(error: ExecuteError) -> Self {
-        Self::Internal(error.into())
+        match error {
+            ExecuteError::Taken(_) => ServiceError::from(error).into(),
+            other => Self::Internal(other.into()),
+        }
     }
 }
 
@@ -73,18 +75,11 @@ pub fn profile_of(user: &ClerkUser) -> Option<ClerkProfile> {
 pub struct InboundSync {
     db: Db,
     log: Arc<EventLog>,
-    claims: Claims,
-    users: Arc<UserService>,
 }
 
 impl InboundSync {
-    pub fn new(db: Db, log: Arc<EventLog>, users: Arc<UserService>) -> Self {
-        Self {
-            claims: Claims::new(db.clone()),
-            db,
-            log,
-            users,
-        }
+    pub fn new(db: Db, log: Arc<EventLog>) -> Self {
+        Self { db, log }
     }
 
     /// Applies Clerk's state of `user`. With `match_email`, a Clerk user not
@@ -129,22 +124,10 @@ impl InboundSync {
             return Ok(Applied::Ignored("not known to Tandem"));
         };
         let meta = EventMeta::new(ACTOR, Origin::Clerk, None);
-        let before = self.log.load(&id).await?;
-        let committed = self
-            .log
-            .execute(
-                &id,
-                UserCommand::DeleteFromClerk {
-                    clerk_id: clerk_id.to_owned(),
-                },
-                &meta,
-            )
-            .await?;
-        let mut released = vec![(ClaimKind::Email, email_key(&before.clerk().email))];
-        if let Some(username) = &before.clerk().username {
-            released.push((ClaimKind::Username, username_key(username)));
-        }
-        self.users.release(&released, &id).await;
+        let command = UserCommand::DeleteFromClerk {
+            clerk_id: clerk_id.to_owned(),
+        };
+        let committed = self.log.execute(&id, command, &meta).await?;
         Ok(if committed.events.is_empty() {
             Applied::Unchanged(id)
         } else {
@@ -162,7 +145,7 @@ impl InboundSync {
             return Ok(Some(id));
         }
         if let Some(email) = by_email {
-            if let Some(holder) = self.claims.holder(ClaimKind::Email, &email_key(email)).await? {
+            if let Some(holder) = holder(&self.db, ClaimKind::Email, &email_key(email)).await? {
                 let local = self.log.load(&holder).await?;
                 if local.is_live()
                     && local.clerk_id().is_none()
@@ -176,7 +159,7 @@ impl InboundSync {
     }
 
     async fn by_clerk_id(&self, clerk_id: &str) -> Result<Option<String>, InboundError> {
-        let Some(holder) = self.claims.holder(ClaimKind::ClerkId, clerk_id).await? else {
+        let Some(holder) = holder(&self.db, ClaimKind::ClerkId, clerk_id).await? else {
             return Ok(None);
         };
         let local = self.log.load(&holder).await?;
@@ -198,43 +181,19 @@ impl InboundSync {
         meta: &EventMeta,
     ) -> Result<Applied, InboundError> {
         let id = uuid::Uuid::now_v7().to_string();
-        let mut held = Vec::new();
-        let outcome = async {
-            self.users
-                .claim(ClaimKind::ClerkId, &user.id, &id, &mut held)
-                .await?;
-            self.users
-                .claim(ClaimKind::Email, &email_key(&profile.email), &id, &mut held)
-                .await?;
-            if let Some(username) = &profile.username {
-                self.users
-                    .claim(ClaimKind::Username, &username_key(username), &id, &mut held)
-                    .await?;
-            }
-            let command = UserCommand::CreateFromClerk {
-                clerk_id: user.id.clone(),
-                clerk: profile,
-                clerk_updated_at: user.updated_at,
-            };
-            self.log.execute(&id, command, meta).await?;
-            Ok::<_, InboundError>(())
-        }
-        .await;
-        match outcome {
-            Ok(()) => Ok(Applied::Created(id)),
-            Err(error) => {
-                self.users.release(&held, &id).await;
-                Err(match error {
-                    // Another delivery of the same sign-up is creating it now.
-                    InboundError::Rejected(reason) if reason.starts_with("clerkId") => {
-                        InboundError::Internal(anyhow::anyhow!(
-                            "Clerk user {} is being linked; try again",
-                            user.id
-                        ))
-                    }
-                    other => other,
-                })
-            }
+        let command = UserCommand::CreateFromClerk {
+            clerk_id: user.id.clone(),
+            clerk: profile,
+            clerk_updated_at: user.updated_at,
+        };
+        match self.log.execute(&id, command, meta).await {
+            Ok(_) => Ok(Applied::Created(id)),
+            // Another delivery of the same sign-up is creating it now.
+            Err(ExecuteError::Taken(ClaimKind::ClerkId)) => Err(InboundError::Internal(anyhow::anyhow!(
+                "Clerk user {} is being linked; try again",
+                user.id
+            ))),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -246,88 +205,22 @@ impl InboundSync {
         meta: &EventMeta,
         snapshot: bool,
     ) -> Result<Applied, InboundError> {
-        let current = self.log.load(id).await?;
-        let before = current.clerk().clone();
+        // Only values the merge adopts are claimed (the event store claims
+        // what the new state holds), so Clerk's outvoted values never block
+        // another user, even for a moment.
         let command = UserCommand::ReceiveFromClerk {
             clerk_id: user.id.clone(),
             clerk: profile,
             clerk_updated_at: user.updated_at,
             snapshot,
         };
-        // Only values the merge will adopt are claimed, so Clerk's outvoted
-        // values never block another user, even for a moment.
-        let mut preview = current.clone();
-        for event in current
-            .decide(command.clone(), meta.occurred_at)
-            .unwrap_or_default()
-        {
-            preview.apply(event);
-        }
-        let adopted = preview.clerk().clone();
-        let mut held = Vec::new();
-        let outcome = async {
-            self.users
-                .claim(ClaimKind::ClerkId, &user.id, id, &mut held)
-                .await?;
-            if current.is_live() {
-                if email_key(&adopted.email) != email_key(&before.email) {
-                    self.users
-                        .claim(ClaimKind::Email, &email_key(&adopted.email), id, &mut held)
-                        .await?;
-                }
-                let username = adopted.username.as_deref().map(username_key);
-                if username.is_some() && username != before.username.as_deref().map(username_key) {
-                    self.users
-                        .claim(
-                            ClaimKind::Username,
-                            username.as_deref().unwrap_or_default(),
-                            id,
-                            &mut held,
-                        )
-                        .await?;
-                }
-            }
-            match self.log.execute(id, command, meta).await {
-                Ok(committed) => Ok::<_, InboundError>(committed),
-                Err(ExecuteError::Rejected(UserError::NotFound)) => Err(InboundError::Internal(
-                    anyhow::anyhow!("user {id} is not created yet"),
-                )),
-                Err(other) => Err(other.into()),
-            }
-        }
-        .await;
-        let committed = match outcome {
+        let committed = match self.log.execute(id, command, meta).await {
             Ok(committed) => committed,
-            Err(error) => {
-                // The Clerk id stays claimed: it does belong to this user.
-                held.retain(|(kind, _)| *kind != ClaimKind::ClerkId);
-                self.users.release(&held, id).await;
-                return Err(error);
+            Err(ExecuteError::Rejected(UserError::NotFound)) => {
+                return Err(InboundError::Internal(anyhow::anyhow!("user {id} is not created yet")))
             }
+            Err(other) => return Err(other.into()),
         };
-        let after = committed.user.clerk();
-        let mut released = Vec::new();
-        if email_key(&after.email) != email_key(&before.email) {
-            released.push((ClaimKind::Email, email_key(&before.email)));
-        }
-        if let Some(old) = before.username.as_deref().map(username_key) {
-            if after.username.as_deref().map(username_key).as_deref() != Some(old.as_str()) {
-                released.push((ClaimKind::Username, old));
-            }
-        }
-        self.users.release(&released, id).await;
-        // Claimed but not taken (Tandem's value won): give those back too.
-        let unused: Vec<_> = held
-            .into_iter()
-            .filter(|(kind, key)| match kind {
-                ClaimKind::Email => *key != email_key(&after.email),
-                ClaimKind::Username => {
-                    Some(key.as_str()) != after.username.as_deref().map(username_key).as_deref()
-                }
-                ClaimKind::ClerkId => false,
-            })
-            .collect();
-        self.users.release(&unused, id).await;
         Ok(if committed.events.is_empty() {
             Applied::Unchanged(id.to_owned())
         } else {

@@ -29,14 +29,9 @@ pub struct Inbound {
 }
 
 impl Inbound {
-    pub fn new(
-        db: Db,
-        log: Arc<EventLog>,
-        clerk: Arc<ClerkClient>,
-        users: Arc<crate::users::UserService>,
-    ) -> Self {
+    pub fn new(db: Db, log: Arc<EventLog>, clerk: Arc<ClerkClient>) -> Self {
         Self {
-            sync: InboundSync::new(db.clone(), log.clone(), users),
+            sync: InboundSync::new(db.clone(), log.clone()),
             receipts: Receipts::new(db.clone()),
             db,
             log,

@@ -1,17 +1,19 @@
-//! Unique emails and usernames across users. A value is claimed in its own
-//! table before the command that takes it runs; the table's primary key makes
-//! two concurrent claims race-free. A claim whose holder no longer uses the
-//! value (it changed it, was deleted, or its create never committed) is taken
-//! over with a compare-and-swap.
-
-use std::future::Future;
+//! Unique emails and usernames across users, and the Clerk id of each user.
+//! A user's claims follow its state: they are taken and given back in the
+//! same transaction as the events that change the values, so a claim never
+//! outlives or precedes the change it belongs to. The table's primary key
+//! makes two concurrent claims race-free. A claim whose holder no longer uses
+//! the value (it changed it, was deleted, or holds it from before claims
+//! moved into the event transaction) is taken over with a compare-and-swap.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
-use crate::db::Db;
-use crate::on_db;
+use crate::db::{Db, Tx};
+use crate::domain::user::User;
+use crate::domain::values::{email_key, username_key};
+use crate::{on_db, on_tx};
 
-/// How long a claim whose user has no events yet counts as a create in flight.
+/// How long a claim whose user has no events counts as a create in flight.
 const IN_FLIGHT_GRACE: Duration = Duration::seconds(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub enum ClaimKind {
 }
 
 impl ClaimKind {
+    const ALL: [Self; 3] = [Self::ClerkId, Self::Email, Self::Username];
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
@@ -30,10 +34,52 @@ impl ClaimKind {
             Self::ClerkId => "clerk_id",
         }
     }
+
+    /// The GraphQL field a taken value is reported on.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Username => "username",
+            Self::ClerkId => "clerkId",
+        }
+    }
+
+    /// The value of this kind `user` holds. A Clerk id stays with its user
+    /// even after deletion, so late Clerk news finds the deleted user.
+    pub fn held_by(self, user: &User) -> Option<String> {
+        match self {
+            Self::Email => user.is_live().then(|| email_key(&user.clerk().email)),
+            Self::Username => user
+                .is_live()
+                .then(|| user.clerk().username.as_deref().map(username_key))
+                .flatten(),
+            Self::ClerkId => user.clerk_id().map(str::to_owned),
+        }
+    }
 }
 
-/// What the caller knows about a claim's current holder.
-pub enum Holder {
+/// What a change of state does to one user's claims.
+#[derive(Default)]
+pub struct Changes {
+    pub take: Vec<(ClaimKind, String)>,
+    pub give_back: Vec<(ClaimKind, String)>,
+}
+
+/// The claims to take and give back between two states of one user.
+pub fn changes(before: &User, after: &User) -> Changes {
+    let mut changes = Changes::default();
+    for kind in ClaimKind::ALL {
+        let (old, new) = (kind.held_by(before), kind.held_by(after));
+        if old != new {
+            changes.take.extend(new.map(|value| (kind, value)));
+            changes.give_back.extend(old.map(|value| (kind, value)));
+        }
+    }
+    changes
+}
+
+/// How a claim's current holder stands towards it.
+enum Holder {
     /// The holder exists and still has this value.
     Uses,
     /// The holder exists but no longer has this value.
@@ -42,101 +88,91 @@ pub enum Holder {
     Unknown,
 }
 
-#[derive(Clone)]
-pub struct Claims {
-    db: Db,
+fn holder_standing(user: &User, kind: ClaimKind, value: &str) -> Holder {
+    if !user.exists() {
+        return Holder::Unknown;
+    }
+    if kind.held_by(user).as_deref() == Some(value) {
+        Holder::Uses
+    } else {
+        Holder::Released
+    }
 }
 
-impl Claims {
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    /// Claims `value` for `user_id`. Returns false when another user holds it
-    /// and still uses it; `holder` tells how a holder stands.
-    pub async fn claim<F, Fut>(
-        &self,
-        kind: ClaimKind,
-        value: &str,
-        user_id: &str,
-        holder: F,
-    ) -> anyhow::Result<bool>
-    where
-        F: Fn(String) -> Fut,
-        Fut: Future<Output = anyhow::Result<Holder>>,
-    {
-        loop {
-            let now = Utc::now().trunc_subsecs(6);
-            let inserted = on_db!(&self.db, pool => sqlx::query(
-                "INSERT INTO identity_claims (kind, value, user_id, claimed_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (kind, value) DO NOTHING",
-            )
-            .bind(kind.as_str())
-            .bind(value)
-            .bind(user_id)
-            .bind(now)
-            .execute(pool)
-            .await?
-            .rows_affected());
-            if inserted == 1 {
-                return Ok(true);
-            }
-            let current: Option<(String, DateTime<Utc>)> = on_db!(&self.db, pool => sqlx::query_as(
-                "SELECT user_id, claimed_at FROM identity_claims WHERE kind = $1 AND value = $2",
-            )
-            .bind(kind.as_str())
-            .bind(value)
-            .fetch_optional(pool)
-            .await?);
-            let Some((holder_id, claimed_at)) = current else {
-                continue;
-            };
-            if holder_id == user_id {
-                return Ok(true);
-            }
-            let free = match holder(holder_id.clone()).await? {
-                Holder::Uses => false,
-                Holder::Released => true,
-                Holder::Unknown => now - claimed_at > IN_FLIGHT_GRACE,
-            };
-            if !free {
-                return Ok(false);
-            }
-            on_db!(&self.db, pool => sqlx::query(
-                "UPDATE identity_claims SET user_id = $1, claimed_at = $2
-                 WHERE kind = $3 AND value = $4 AND user_id = $5",
-            )
-            .bind(user_id)
-            .bind(now)
-            .bind(kind.as_str())
-            .bind(value)
-            .bind(&holder_id)
-            .execute(pool)
-            .await
-            .map(drop))?;
-        }
-    }
-
-    /// Who holds `value` now, if anyone.
-    pub async fn holder(&self, kind: ClaimKind, value: &str) -> Result<Option<String>, sqlx::Error> {
-        on_db!(&self.db, pool => sqlx::query_scalar("SELECT user_id FROM identity_claims WHERE kind = $1 AND value = $2")
-            .bind(kind.as_str())
-            .bind(value)
-            .fetch_optional(pool)
-            .await)
-    }
-
-    /// Gives a value back, if `user_id` still holds it.
-    pub async fn release(&self, kind: ClaimKind, value: &str, user_id: &str) -> Result<(), sqlx::Error> {
-        on_db!(&self.db, pool => sqlx::query(
-            "DELETE FROM identity_claims WHERE kind = $1 AND value = $2 AND user_id = $3",
+/// Claims `value` for `user_id` inside `tx`. Returns false when another user
+/// holds it and still uses it.
+pub async fn claim(tx: &mut Tx, kind: ClaimKind, value: &str, user_id: &str) -> anyhow::Result<bool> {
+    loop {
+        let now = Utc::now().trunc_subsecs(6);
+        let inserted = on_tx!(tx, tx => sqlx::query(
+            "INSERT INTO identity_claims (kind, value, user_id, claimed_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (kind, value) DO NOTHING",
         )
         .bind(kind.as_str())
         .bind(value)
         .bind(user_id)
-        .execute(pool)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected());
+        if inserted == 1 {
+            return Ok(true);
+        }
+        let current: Option<(String, DateTime<Utc>)> = on_tx!(tx, tx => sqlx::query_as(
+            "SELECT user_id, claimed_at FROM identity_claims WHERE kind = $1 AND value = $2",
+        )
+        .bind(kind.as_str())
+        .bind(value)
+        .fetch_optional(&mut **tx)
+        .await?);
+        let Some((holder_id, claimed_at)) = current else {
+            continue;
+        };
+        if holder_id == user_id {
+            return Ok(true);
+        }
+        let holder = super::in_tx::load(tx, &holder_id).await?;
+        let free = match holder_standing(&holder, kind, value) {
+            Holder::Uses => false,
+            Holder::Released => true,
+            Holder::Unknown => now - claimed_at > IN_FLIGHT_GRACE,
+        };
+        if !free {
+            return Ok(false);
+        }
+        on_tx!(tx, tx => sqlx::query(
+            "UPDATE identity_claims SET user_id = $1, claimed_at = $2
+             WHERE kind = $3 AND value = $4 AND user_id = $5",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(kind.as_str())
+        .bind(value)
+        .bind(&holder_id)
+        .execute(&mut **tx)
         .await
         .map(drop))?;
-        Ok(())
     }
+}
+
+/// Gives a value back inside `tx`, if `user_id` still holds it.
+pub async fn release(tx: &mut Tx, kind: ClaimKind, value: &str, user_id: &str) -> Result<(), sqlx::Error> {
+    on_tx!(tx, tx => sqlx::query(
+        "DELETE FROM identity_claims WHERE kind = $1 AND value = $2 AND user_id = $3",
+    )
+    .bind(kind.as_str())
+    .bind(value)
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await
+    .map(drop))
+}
+
+/// Who holds `value` now, if anyone.
+pub async fn holder(db: &Db, kind: ClaimKind, value: &str) -> Result<Option<String>, sqlx::Error> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT user_id FROM identity_claims WHERE kind = $1 AND value = $2")
+        .bind(kind.as_str())
+        .bind(value)
+        .fetch_optional(pool)
+        .await)
 }

@@ -1,7 +1,10 @@
 //! The event store: cqrs-es's plain persisted event store over whichever
-//! database is configured, plus the command path that returns what it committed.
+//! database is configured for reading, and a command path that commits a
+//! command's events, the user's unique-value claims and any work the caller
+//! adds in one transaction.
 
 mod claims;
+mod in_tx;
 mod metadata;
 mod repo;
 
@@ -9,13 +12,15 @@ use std::collections::HashMap;
 
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
+use futures::future::BoxFuture;
 use tokio::sync::watch;
 
-pub use claims::{ClaimKind, Claims, Holder};
+pub use claims::{holder, ClaimKind};
 pub use metadata::{EventMeta, Origin};
 pub use repo::EventRepo;
 
-use crate::db::Db;
+use in_tx::{append, AppendError};
+use crate::db::{Db, Tx};
 use crate::domain::user::{User, UserCommand, UserError};
 
 /// How often a command is re-run when another writer committed to the same
@@ -26,6 +31,9 @@ const CONFLICT_RETRIES: usize = 5;
 pub enum ExecuteError {
     #[error(transparent)]
     Rejected(#[from] UserError),
+    /// The command would give the user a value another user holds.
+    #[error("{} is already used by another user", .0.field())]
+    Taken(ClaimKind),
     #[error("event store: {0}")]
     Store(String),
 }
@@ -39,6 +47,7 @@ pub struct Committed {
 }
 
 pub struct EventLog {
+    db: Db,
     store: PersistedEventStore<EventRepo, User>,
     /// Bumped after every commit, so event-feed readers wake at once.
     committed: watch::Sender<u64>,
@@ -47,6 +56,7 @@ pub struct EventLog {
 impl EventLog {
     pub fn new(db: &Db) -> Self {
         Self {
+            db: db.clone(),
             store: PersistedEventStore::new_event_store(EventRepo::new(db)),
             committed: watch::channel(0).0,
         }
@@ -64,17 +74,35 @@ impl EventLog {
         command: UserCommand,
         meta: &EventMeta,
     ) -> Result<Committed, ExecuteError> {
+        self.execute_with(user_id, command, meta, |_, _| Box::pin(async { Ok(()) }))
+            .await
+    }
+
+    /// Like [`Self::execute`], and runs `alongside` (given the state the events
+    /// lead to) in the transaction that commits them, when there are any.
+    pub async fn execute_with<E, F>(
+        &self,
+        user_id: &str,
+        command: UserCommand,
+        meta: &EventMeta,
+        mut alongside: F,
+    ) -> Result<Committed, E>
+    where
+        E: From<ExecuteError>,
+        F: for<'t> FnMut(&'t mut Tx, &User) -> BoxFuture<'t, Result<(), E>>,
+    {
+        let metadata = meta.to_map();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut context = self.store.load_aggregate(user_id).await.map_err(store_error)?;
             let base_sequence = context.current_sequence;
-            let user = context.aggregate();
-            let events = user.decide(command.clone(), meta.occurred_at)?;
+            let before = context.aggregate().clone();
+            let events = before.decide(command.clone(), meta.occurred_at).map_err(ExecuteError::from)?;
+            let mut after = before.clone();
             for event in events.iter().cloned() {
-                user.apply(event);
+                after.apply(event);
             }
-            let after = user.clone();
             if events.is_empty() {
                 return Ok(Committed {
                     user: after,
@@ -82,19 +110,24 @@ impl EventLog {
                     events: Vec::new(),
                 });
             }
-            match self.store.commit(events, context, meta.to_map()).await {
-                Ok(committed) => {
-                    self.committed.send_modify(|n| *n += 1);
-                    let last_sequence = committed.last().map_or(base_sequence, |e| e.sequence);
-                    return Ok(Committed {
-                        user: after,
-                        last_sequence,
-                        events: committed,
-                    });
+            let mut tx = self.db.begin().await.map_err(failed)?;
+            follow_claims(&mut tx, user_id, &before, &after).await?;
+            alongside(&mut tx, &after).await?;
+            let committed = match append(&mut tx, user_id, base_sequence, events, &metadata).await {
+                Ok(committed) => committed,
+                Err(AppendError::Conflict) if attempt < CONFLICT_RETRIES => continue,
+                Err(AppendError::Conflict) => {
+                    return Err(ExecuteError::Store("the user keeps changing; try again".into()).into())
                 }
-                Err(AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => continue,
-                Err(e) => return Err(store_error(e)),
-            }
+                Err(AppendError::Failed(error)) => return Err(failed(error).into()),
+            };
+            tx.commit().await.map_err(failed)?;
+            self.committed.send_modify(|n| *n += 1);
+            return Ok(Committed {
+                user: after,
+                last_sequence: committed.last().map_or(base_sequence, |e| e.sequence),
+                events: committed,
+            });
         }
     }
 
@@ -107,6 +140,26 @@ impl EventLog {
     pub async fn events(&self, user_id: &str) -> Result<Vec<EventEnvelope<User>>, ExecuteError> {
         self.store.load_events(user_id).await.map_err(store_error)
     }
+}
+
+/// Takes the unique values `after` gains and gives back those it drops.
+async fn follow_claims(tx: &mut Tx, user_id: &str, before: &User, after: &User) -> Result<(), ExecuteError> {
+    let claims::Changes { take, give_back } = claims::changes(before, after);
+    for (kind, value) in &take {
+        let (kind, value) = (*kind, value.as_str());
+        let taken = claims::claim(tx, kind, value, user_id).await.map_err(failed)?;
+        if !taken {
+            return Err(ExecuteError::Taken(kind));
+        }
+    }
+    for (kind, value) in give_back {
+        claims::release(tx, kind, &value, user_id).await.map_err(failed)?;
+    }
+    Ok(())
+}
+
+fn failed(error: impl std::fmt::Display) -> ExecuteError {
+    ExecuteError::Store(error.to_string())
 }
 
 fn store_error(error: AggregateError<UserError>) -> ExecuteError {

@@ -81,49 +81,67 @@ pub async fn next_due(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
     .await?))
 }
 
-/// Clerk holds the change: the job is done, unless a newer change came in
-/// meanwhile, in which case it stays, due, for the next worker.
-pub async fn finish(db: &Db, job: &Job, owner: &str) -> anyhow::Result<()> {
-    let deleted = on_db!(db, pool => sqlx::query(
-        "DELETE FROM clerk_sync_jobs WHERE user_id = $1 AND lease_owner = $2 AND generation = $3",
-    )
-    .bind(&job.user_id)
-    .bind(owner)
-    .bind(job.generation)
-    .execute(pool)
-    .await?
-    .rows_affected());
-    if deleted == 0 {
-        release(db, job, owner).await?;
-    }
-    Ok(())
+/// How a worker leaves the job it ran.
+pub enum JobEnd {
+    /// Clerk holds the change: the job is done, unless a newer change came in
+    /// meanwhile, in which case it stays, due, for the next worker.
+    Finish,
+    /// Clerk holds what was pushed, but the user moved on while the push ran
+    /// (and that change made no job of its own, e.g. it came from Clerk): due again now.
+    Again,
+    /// Another try at `due_at` (or parked with `None`), recording what went wrong.
+    Retry {
+        attempts: i64,
+        due_at: Option<DateTime<Utc>>,
+        error: String,
+    },
 }
 
-/// Another try at `due_at` (or parked with `None`), recording what went wrong.
-pub async fn reschedule(
-    db: &Db,
-    job: &Job,
-    owner: &str,
-    attempts: i64,
-    due_at: Option<DateTime<Utc>>,
-    error: &str,
-) -> anyhow::Result<()> {
-    let updated = on_db!(db, pool => sqlx::query(
-        "UPDATE clerk_sync_jobs SET attempts = $1, due_at = $2, last_error = $3, lease_owner = NULL,
-             lease_until = NULL
-         WHERE user_id = $4 AND lease_owner = $5 AND generation = $6",
-    )
-    .bind(attempts)
-    .bind(due_at)
-    .bind(error)
-    .bind(&job.user_id)
-    .bind(owner)
-    .bind(job.generation)
-    .execute(pool)
-    .await?
+/// Ends `job` as `end` says, inside the transaction that records its outcome.
+pub async fn end(tx: &mut Tx, job: &Job, owner: &str, end: &JobEnd) -> anyhow::Result<()> {
+    let changed = on_tx!(tx, tx => match end {
+        JobEnd::Finish => sqlx::query(
+            "DELETE FROM clerk_sync_jobs WHERE user_id = $1 AND lease_owner = $2 AND generation = $3",
+        )
+        .bind(&job.user_id)
+        .bind(owner)
+        .bind(job.generation)
+        .execute(&mut **tx)
+        .await?,
+        JobEnd::Again => sqlx::query(
+            "UPDATE clerk_sync_jobs SET due_at = $1, attempts = 0, lease_owner = NULL, lease_until = NULL
+             WHERE user_id = $2 AND lease_owner = $3",
+        )
+        .bind(Utc::now())
+        .bind(&job.user_id)
+        .bind(owner)
+        .execute(&mut **tx)
+        .await?,
+        JobEnd::Retry { attempts, due_at, error } => sqlx::query(
+            "UPDATE clerk_sync_jobs SET attempts = $1, due_at = $2, last_error = $3, lease_owner = NULL,
+                 lease_until = NULL
+             WHERE user_id = $4 AND lease_owner = $5 AND generation = $6",
+        )
+        .bind(attempts)
+        .bind(due_at)
+        .bind(error)
+        .bind(&job.user_id)
+        .bind(owner)
+        .bind(job.generation)
+        .execute(&mut **tx)
+        .await?,
+    }
     .rows_affected());
-    if updated == 0 {
-        release(db, job, owner).await?;
+    if changed == 0 {
+        // A newer change bumped the generation: the job stays due for it.
+        on_tx!(tx, tx => sqlx::query(
+            "UPDATE clerk_sync_jobs SET lease_owner = NULL, lease_until = NULL WHERE user_id = $1 AND lease_owner = $2",
+        )
+        .bind(&job.user_id)
+        .bind(owner)
+        .execute(&mut **tx)
+        .await
+        .map(drop))?;
     }
     Ok(())
 }
@@ -140,18 +158,6 @@ pub async fn renew(db: &Db, job: &Job, owner: &str, until: DateTime<Utc>) -> any
     .await?
     .rows_affected());
     Ok(updated > 0)
-}
-
-async fn release(db: &Db, job: &Job, owner: &str) -> anyhow::Result<()> {
-    on_db!(db, pool => sqlx::query(
-        "UPDATE clerk_sync_jobs SET lease_owner = NULL, lease_until = NULL WHERE user_id = $1 AND lease_owner = $2",
-    )
-    .bind(&job.user_id)
-    .bind(owner)
-    .execute(pool)
-    .await
-    .map(drop))?;
-    Ok(())
 }
 
 /// Makes sure a push of `user_id` is due now, with or without a job so far.

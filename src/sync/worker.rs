@@ -8,16 +8,15 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::jobs::{self, Job};
+use super::jobs::{self, Job, JobEnd};
 use super::pause::is_paused;
 use super::push::{push, Attempt};
 use crate::clerk::{ClerkClient, ClerkError};
 use crate::config::SyncConfig;
 use crate::db::Db;
-use crate::domain::user::{SyncOutcome, UserCommand};
+use crate::domain::user::{SyncOutcome, User, UserCommand};
 use crate::metrics::Metrics;
-use crate::store::{ClaimKind, EventLog, EventMeta, Origin};
-use crate::users::UserService;
+use crate::store::{EventLog, EventMeta, Origin};
 
 const IDLE_POLL: Duration = Duration::from_secs(1);
 pub const ACTOR: &str = "clerk-sync";
@@ -29,7 +28,6 @@ pub struct SyncWorker {
     clerk: Arc<ClerkClient>,
     config: SyncConfig,
     metrics: Metrics,
-    users: Arc<UserService>,
     /// Identifies this process's leases.
     owner: String,
 }
@@ -41,7 +39,6 @@ impl SyncWorker {
         clerk: Arc<ClerkClient>,
         config: SyncConfig,
         metrics: Metrics,
-        users: Arc<UserService>,
     ) -> Self {
         Self {
             db,
@@ -49,7 +46,6 @@ impl SyncWorker {
             clerk,
             config,
             metrics,
-            users,
             owner: uuid::Uuid::new_v4().to_string(),
         }
     }
@@ -147,31 +143,42 @@ impl SyncWorker {
             tried_before: job.claims > 1 || job.attempts > 0,
         };
         match push(&self.clerk, &user, &attempt).await {
-            Ok(None) => self.nothing_owed(job, &user).await,
+            Ok(None) => self.settle(job, user.confirmation()).await,
             Ok(Some(outcome)) => {
-                self.record(&job.user_id, outcome).await?;
+                self.settle(job, Some(outcome)).await?;
                 let latency = (Utc::now() - job.pending_since).to_std().unwrap_or_default();
                 self.metrics.sync_latency(latency);
-                jobs::finish(&self.db, job, &self.owner).await
+                Ok(())
             }
             Err(error) => self.failed(job, error).await,
         }
     }
 
-    /// Clerk holds the user already. After a failed attempt that is news: it
-    /// is reported, or the user would show its old failure for good.
-    async fn nothing_owed(&self, job: &Job, user: &crate::domain::user::User) -> anyhow::Result<()> {
-        if let Some(confirmation) = user.confirmation() {
-            self.record(&job.user_id, confirmation).await?;
-        }
-        jobs::finish(&self.db, job, &self.owner).await
+    /// Clerk holds what was pushed: records that (when it is news; after a
+    /// failed attempt a confirmation is, or the user would show its old
+    /// failure for good) and ends the job with it.
+    async fn settle(&self, job: &Job, outcome: Option<SyncOutcome>) -> anyhow::Result<()> {
+        let Some(outcome) = outcome else {
+            return self.end_alone(job, JobEnd::Finish).await;
+        };
+        let meta = EventMeta::new(ACTOR, Origin::System, None);
+        // The report may land after a change Clerk made meanwhile, which makes
+        // no job of its own: the state after the report says if a push is still owed.
+        self.commit(job, UserCommand::RecordSync(outcome), &meta, |after| {
+            if after.in_sync() {
+                JobEnd::Finish
+            } else {
+                JobEnd::Again
+            }
+        })
+        .await
     }
 
     async fn failed(&self, job: &Job, error: ClerkError) -> anyhow::Result<()> {
         let user = self.log.load(&job.user_id).await?;
         if user.in_sync() {
             // Clerk caught up another way meanwhile (its own edit, a delete): nothing failed.
-            return self.nothing_owed(job, &user).await;
+            return self.settle(job, user.confirmation()).await;
         }
         if error.is_not_found() {
             if let (Some(clerk_id), true) = (user.clerk_id(), user.is_live()) {
@@ -181,8 +188,7 @@ impl SyncWorker {
                 let command = UserCommand::DeleteFromClerk {
                     clerk_id: clerk_id.to_owned(),
                 };
-                self.log.execute(&job.user_id, command, &meta).await?;
-                return jobs::finish(&self.db, job, &self.owner).await;
+                return self.commit(job, command, &meta, |_| JobEnd::Finish).await;
             }
         }
         let attempts = job.attempts + 1;
@@ -196,54 +202,60 @@ impl SyncWorker {
             ClerkError::Permanent { .. } => None,
         };
         tracing::warn!(user.id = %job.user_id, sync.attempt = attempts, error = %message, retry = retry.is_some(), "Clerk sync attempt failed");
-        match retry {
+        let (outcome, due_at) = match retry {
             Some(wait) => {
                 let next = Utc::now() + chrono::Duration::from_std(wait)?;
-                self.record(
-                    &job.user_id,
-                    SyncOutcome::AttemptFailed {
-                        attempt: attempts as u32,
-                        error: message.clone(),
-                        next_retry_at: next,
-                    },
-                )
-                .await?;
-                jobs::reschedule(&self.db, job, &self.owner, attempts, Some(next), &message).await
+                let outcome = SyncOutcome::AttemptFailed {
+                    attempt: attempts as u32,
+                    error: message.clone(),
+                    next_retry_at: next,
+                };
+                (outcome, Some(next))
             }
             None => {
-                self.record(
-                    &job.user_id,
-                    SyncOutcome::Failed {
-                        attempts: attempts as u32,
-                        error: message.clone(),
-                        code: error.code().map(str::to_owned),
-                    },
-                )
-                .await?;
-                jobs::reschedule(&self.db, job, &self.owner, attempts, None, &message).await
+                let outcome = SyncOutcome::Failed {
+                    attempts: attempts as u32,
+                    error: message.clone(),
+                    code: error.code().map(str::to_owned),
+                };
+                (outcome, None)
             }
-        }
+        };
+        let meta = EventMeta::new(ACTOR, Origin::System, None);
+        self.commit(job, UserCommand::RecordSync(outcome), &meta, |_| JobEnd::Retry {
+            attempts,
+            due_at,
+            error: message.clone(),
+        })
+        .await
     }
 
-    async fn record(&self, user_id: &str, outcome: SyncOutcome) -> anyhow::Result<()> {
-        let meta = EventMeta::new(ACTOR, Origin::System, None);
-        let clerk_id = match &outcome {
-            SyncOutcome::Synced { clerk_id, .. } => clerk_id.clone(),
-            _ => None,
-        };
-        self.log
-            .execute(user_id, UserCommand::RecordSync(outcome), &meta)
+    /// Runs `command` and ends the job as `end` says of the resulting state,
+    /// in one transaction: a crash leaves both undone, and the job runs again.
+    async fn commit(
+        &self,
+        job: &Job,
+        command: UserCommand,
+        meta: &EventMeta,
+        end: impl Fn(&User) -> JobEnd,
+    ) -> anyhow::Result<()> {
+        let committed = self
+            .log
+            .execute_with(&job.user_id, command, meta, |tx, after| {
+                let (job, owner, end) = (job.clone(), self.owner.clone(), end(after));
+                Box::pin(async move { jobs::end(tx, &job, &owner, &end).await })
+            })
             .await?;
-        if let Some(clerk_id) = clerk_id {
-            // So Clerk's events about this user find it even without external_id.
-            if let Err(error) = self
-                .users
-                .claim(ClaimKind::ClerkId, &clerk_id, user_id, &mut Vec::new())
-                .await
-            {
-                tracing::warn!(user.id = user_id, error = %error, "could not note the user's Clerk id");
-            }
+        if committed.events.is_empty() {
+            self.end_alone(job, end(&committed.user)).await?;
         }
+        Ok(())
+    }
+
+    async fn end_alone(&self, job: &Job, end: JobEnd) -> anyhow::Result<()> {
+        let mut tx = self.db.begin().await?;
+        jobs::end(&mut tx, job, &self.owner, &end).await?;
+        tx.commit().await?;
         Ok(())
     }
 }
