@@ -61,11 +61,7 @@ impl Application {
         runners.push(saga);
 
         let read = AdminUsers::new(db.clone());
-        let users = Arc::new(UserService::new(
-            log.clone(),
-            read.clone(),
-            admin_users.clone(),
-        ));
+        let users = Arc::new(UserService::new(log.clone(), read.clone(), admin_users.clone()));
         let sync = Arc::new(SyncControl::new(db.clone(), read.clone(), admin_users.clone()));
         let inbound = Arc::new(Inbound::new(db.clone(), log.clone(), clerk.clone()));
         let webhooks = match &webhook_secret {
@@ -84,14 +80,14 @@ impl Application {
             metrics.clone(),
         );
 
-        let mut background: Vec<JoinHandle<()>> = runners
-            .into_iter()
-            .map(|r| tokio::spawn(r.run(log.commits())))
-            .collect();
-        background.push(tokio::spawn(worker.run(jobs_added, sync.kicks())));
+        let mut background: Vec<JoinHandle<()>> = Vec::new();
         if let Db::Pg(pool) = &db {
-            background.extend(crate::live::bridge(pool.clone(), admin_users.clone()));
+            let (publisher, listener) = crate::live::bridge(pool.clone(), admin_users.clone());
+            runners[0].publish_with(publisher);
+            background.push(listener);
         }
+        background.extend(runners.into_iter().map(|r| tokio::spawn(r.run(log.commits()))));
+        background.push(tokio::spawn(worker.run(jobs_added, sync.kicks())));
         if let Some(every) = config.sync.reconcile_every {
             background.push(tokio::spawn(reconcile_every(inbound.clone(), every)));
         }

@@ -7,42 +7,43 @@ use std::sync::Arc;
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use tokio::sync::broadcast::error::RecvError;
 
+use crate::db::Tx;
 use crate::projection::ProjectionHandle;
 
 const CHANNEL: &str = "tandem_user_changed";
 
-/// Spawns the tasks that carry notices between replicas; none on SQLite.
-pub fn bridge(pool: PgPool, users: ProjectionHandle) -> Vec<tokio::task::JoinHandle<()>> {
-    let replica = uuid::Uuid::new_v4().to_string();
-    vec![
-        tokio::spawn(publish(pool.clone(), users.clone(), replica.clone())),
-        tokio::spawn(listen(pool, users, replica)),
-    ]
+/// Sends one replica's notices to the others.
+pub struct Publisher {
+    replica: String,
 }
 
-async fn publish(pool: PgPool, users: ProjectionHandle, replica: String) {
-    let mut changes = users.changes();
-    loop {
-        let ids = match changes.recv().await {
-            Ok(changed) if !changed.remote => changed.ids,
-            Ok(_) | Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => return,
+impl Publisher {
+    /// Queues the notice inside the batch's own transaction: Postgres sends
+    /// it at commit, so it costs no commit (and no disk flush) of its own and
+    /// never announces a batch that rolled back.
+    pub async fn publish(&self, tx: &mut Tx, ids: &[String]) -> anyhow::Result<()> {
+        let Tx::Pg(tx) = tx else {
+            return Ok(());
         };
         // NOTIFY payloads stop at 8000 bytes: a hundred ids fit.
         for chunk in ids.chunks(100) {
-            let payload = serde_json::json!({ "replica": replica, "ids": chunk }).to_string();
-            if let Err(error) = sqlx::query("SELECT pg_notify($1, $2)")
+            let payload = serde_json::json!({ "replica": self.replica, "ids": chunk }).to_string();
+            sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
                 .bind(payload)
-                .execute(&pool)
-                .await
-            {
-                tracing::warn!(error = %error, "could not publish a change notice");
-            }
+                .execute(&mut **tx)
+                .await?;
         }
+        Ok(())
     }
+}
+
+/// This replica's publisher, and the task that announces other replicas' notices here.
+pub fn bridge(pool: PgPool, users: ProjectionHandle) -> (Publisher, tokio::task::JoinHandle<()>) {
+    let replica = uuid::Uuid::new_v4().to_string();
+    let listener = tokio::spawn(listen(pool, users, replica.clone()));
+    (Publisher { replica }, listener)
 }
 
 async fn listen(pool: PgPool, users: ProjectionHandle, replica: String) {

@@ -5,15 +5,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::broadcast::{self, error::RecvError};
+
 use crate::domain::user::{ClerkPatch, ClerkProfile, LocalPatch, LocalProfile, UserCommand, UserError};
 use crate::domain::values::FieldError;
 use crate::projection::admin_users::{AdminUserRow, AdminUsers};
-use crate::projection::ProjectionHandle;
-use crate::store::{EventLog, EventMeta, ExecuteError};
+use crate::projection::{Changed, ProjectionHandle};
+use crate::store::{Committed, EventLog, EventMeta, ExecuteError};
 
 /// How long a write waits for its own change to reach the read model before
 /// answering with what the read model has.
 const READ_YOUR_WRITE: Duration = Duration::from_secs(5);
+
+/// Rows can also change without a batch announcing them (a start-up repair).
+const LOOK_AGAIN: Duration = Duration::from_millis(100);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -34,7 +39,9 @@ impl From<ExecuteError> for ServiceError {
             ExecuteError::Rejected(UserError::VersionConflict { expected, actual }) => {
                 Self::Conflict { expected, actual }
             }
-            ExecuteError::Taken(kind) => Self::Invalid(FieldError::new(kind.field(), "is already used by another user")),
+            ExecuteError::Taken(kind) => {
+                Self::Invalid(FieldError::new(kind.field(), "is already used by another user"))
+            }
             other => Self::Internal(anyhow::Error::new(other)),
         }
     }
@@ -68,11 +75,12 @@ impl UserService {
         meta: &EventMeta,
     ) -> Result<AdminUserRow, ServiceError> {
         let id = uuid::Uuid::now_v7().to_string();
+        let changes = self.projection.changes();
         let committed = self
             .log
-            .execute(&id, UserCommand::Create { clerk, local }, meta)
+            .execute_new(&id, UserCommand::Create { clerk, local }, meta)
             .await?;
-        self.projected(&id, committed.last_sequence).await
+        self.projected(&id, &committed, changes).await
     }
 
     pub async fn update(
@@ -88,8 +96,9 @@ impl UserService {
             clerk,
             local,
         };
+        let changes = self.projection.changes();
         let committed = self.log.execute(id, command, meta).await?;
-        self.projected(id, committed.last_sequence).await
+        self.projected(id, &committed, changes).await
     }
 
     pub async fn delete(
@@ -98,19 +107,33 @@ impl UserService {
         expected_version: Option<u64>,
         meta: &EventMeta,
     ) -> Result<(), ServiceError> {
+        let changes = self.projection.changes();
         let committed = self
             .log
             .execute(id, UserCommand::Delete { expected_version }, meta)
             .await?;
-        self.projected(id, committed.last_sequence).await?;
+        self.projected(id, &committed, changes).await?;
         Ok(())
     }
 
-    /// The user's row once it reflects `sequence`.
-    async fn projected(&self, id: &str, sequence: usize) -> Result<AdminUserRow, ServiceError> {
-        let mut progress = self.projection.progress();
+    /// The user's row once it reflects what `committed` left. `changes` was
+    /// subscribed before the commit, so the batch that projects it cannot slip
+    /// by: the row is read once that batch is announced, not after every batch.
+    async fn projected(
+        &self,
+        id: &str,
+        committed: &Committed,
+        mut changes: broadcast::Receiver<Changed>,
+    ) -> Result<AdminUserRow, ServiceError> {
+        let sequence = committed.last_sequence;
         let deadline = tokio::time::Instant::now() + READ_YOUR_WRITE;
+        // A command that changed nothing is projected already.
+        let mut wait = !committed.events.is_empty();
         loop {
+            if wait {
+                next_batch_with(&mut changes, id, deadline).await;
+            }
+            wait = true;
             let row = self.read.get(id).await?;
             if let Some(row) = row.as_ref().filter(|r| r.last_sequence >= sequence as i64) {
                 return Ok(row.clone());
@@ -122,10 +145,31 @@ impl UserService {
                 );
                 return row.ok_or(ServiceError::NotFound);
             }
-            tokio::select! {
-                _ = progress.changed() => {}
-                () = tokio::time::sleep(Duration::from_millis(20)) => {}
-            }
+        }
+    }
+}
+
+/// Returns once a batch touching `id` is announced, after too many batches to
+/// tell, or after [`LOOK_AGAIN`] at the latest.
+async fn next_batch_with(
+    changes: &mut broadcast::Receiver<Changed>,
+    id: &str,
+    deadline: tokio::time::Instant,
+) {
+    let look_again = (tokio::time::Instant::now() + LOOK_AGAIN).min(deadline);
+    loop {
+        tokio::select! {
+            changed = changes.recv() => match changed {
+                Ok(changed) if !changed.ids.iter().any(|changed| changed == id) => continue,
+                // No runner in this process (a one-off command).
+                Err(RecvError::Closed) => {
+                    tokio::time::sleep_until(look_again).await;
+                    return;
+                }
+                // Touched this user, or too many batches to tell.
+                _ => return,
+            },
+            () = tokio::time::sleep_until(look_again) => return,
         }
     }
 }

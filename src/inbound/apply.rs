@@ -186,7 +186,7 @@ impl InboundSync {
             clerk: profile,
             clerk_updated_at: user.updated_at,
         };
-        match self.log.execute(&id, command, meta).await {
+        match self.log.execute_new(&id, command, meta).await {
             Ok(_) => Ok(Applied::Created(id)),
             // Another delivery of the same sign-up is creating it now.
             Err(ExecuteError::Taken(ClaimKind::ClerkId)) => Err(InboundError::Internal(anyhow::anyhow!(
@@ -217,7 +217,9 @@ impl InboundSync {
         let committed = match self.log.execute(id, command, meta).await {
             Ok(committed) => committed,
             Err(ExecuteError::Rejected(UserError::NotFound)) => {
-                return Err(InboundError::Internal(anyhow::anyhow!("user {id} is not created yet")))
+                return Err(InboundError::Internal(anyhow::anyhow!(
+                    "user {id} is not created yet"
+                )))
             }
             Err(other) => return Err(other.into()),
         };

@@ -9,6 +9,7 @@ use tokio::sync::{broadcast, watch};
 use super::feed::{events_after, held_back, lock_checkpoint, save_checkpoint, Position};
 use super::Projector;
 use crate::db::Db;
+use crate::live::Publisher;
 
 const BATCH: i64 = 2_000;
 
@@ -43,6 +44,8 @@ pub struct ProjectionRunner {
     applied: watch::Sender<u64>,
     /// Aggregates touched by each committed batch, for live subscribers.
     changed: broadcast::Sender<Changed>,
+    /// Tells other replicas what each batch touched.
+    publisher: Option<Publisher>,
 }
 
 /// A cheap handle on a runner's progress.
@@ -76,7 +79,13 @@ impl ProjectionRunner {
             projector,
             applied: watch::channel(0).0,
             changed: broadcast::channel(1024).0,
+            publisher: None,
         }
+    }
+
+    /// Announces every batch to the other replicas through `publisher`.
+    pub fn publish_with(&mut self, publisher: Publisher) {
+        self.publisher = Some(publisher);
     }
 
     pub fn handle(&self) -> ProjectionHandle {
@@ -96,7 +105,7 @@ impl ProjectionRunner {
 
     async fn next_batch(&self) -> anyhow::Result<Batch> {
         let name = self.projector.name();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_derived().await?;
         let from = lock_checkpoint(&mut tx, name).await?;
         let events = events_after(&mut tx, from, BATCH).await?;
         let Some(last) = events.last().map(|e| e.position) else {
@@ -109,11 +118,14 @@ impl ProjectionRunner {
         };
         self.projector.apply(&mut tx, &events).await?;
         save_checkpoint(&mut tx, name, last).await?;
-        tx.commit().await?;
-        self.applied.send_modify(|n| *n += 1);
         let mut ids: Vec<String> = events.iter().map(|e| e.aggregate_id.clone()).collect();
         ids.sort_unstable();
         ids.dedup();
+        if let Some(publisher) = &self.publisher {
+            publisher.publish(&mut tx, &ids).await?;
+        }
+        tx.commit().await?;
+        self.applied.send_modify(|n| *n += 1);
         let _ = self.changed.send(Changed {
             ids: ids.into(),
             remote: false,

@@ -32,7 +32,12 @@ pub async fn append(
     let mut rows = Vec::with_capacity(events.len());
     for (i, event) in events.iter().enumerate() {
         let payload = serde_json::to_value(event).map_err(|e| AppendError::Failed(e.into()))?;
-        rows.push((base_sequence + i + 1, event.event_type(), event.event_version(), payload));
+        rows.push((
+            base_sequence + i + 1,
+            event.event_type(),
+            event.event_version(),
+            payload,
+        ));
     }
     let sql = format!(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)

@@ -19,9 +19,9 @@ pub use claims::{holder, ClaimKind};
 pub use metadata::{EventMeta, Origin};
 pub use repo::EventRepo;
 
-use in_tx::{append, AppendError};
 use crate::db::{Db, Tx};
 use crate::domain::user::{User, UserCommand, UserError};
+use in_tx::{append, AppendError};
 
 /// How often a command is re-run when another writer committed to the same
 /// user between our load and our commit.
@@ -44,6 +44,23 @@ pub struct Committed {
     /// Sequence of the user's newest event after the command (0 if none yet).
     pub last_sequence: usize,
     pub events: Vec<EventEnvelope<User>>,
+}
+
+/// A user as loaded, with the sequence of its newest event (0 if none).
+#[derive(Clone)]
+pub struct Loaded {
+    pub user: User,
+    pub sequence: usize,
+}
+
+impl Loaded {
+    /// A user with no events yet, e.g. for a freshly generated id.
+    pub fn new_user() -> Self {
+        Self {
+            user: User::default(),
+            sequence: 0,
+        }
+    }
 }
 
 pub struct EventLog {
@@ -74,17 +91,33 @@ impl EventLog {
         command: UserCommand,
         meta: &EventMeta,
     ) -> Result<Committed, ExecuteError> {
-        self.execute_with(user_id, command, meta, |_, _| Box::pin(async { Ok(()) }))
+        self.execute_with(user_id, command, meta, None, |_, _| Box::pin(async { Ok(()) }))
+            .await
+    }
+
+    /// [`Self::execute`] for a user id generated just now: nothing to load.
+    pub async fn execute_new(
+        &self,
+        user_id: &str,
+        command: UserCommand,
+        meta: &EventMeta,
+    ) -> Result<Committed, ExecuteError> {
+        let known = Some(Loaded::new_user());
+        self.execute_with(user_id, command, meta, known, |_, _| Box::pin(async { Ok(()) }))
             .await
     }
 
     /// Like [`Self::execute`], and runs `alongside` (given the state the events
     /// lead to) in the transaction that commits them, when there are any.
+    /// `known` is the user as the caller last loaded it: deciding on it saves a
+    /// load, and the events' sequence numbers make a stale one a conflict,
+    /// after which the user is loaded afresh.
     pub async fn execute_with<E, F>(
         &self,
         user_id: &str,
         command: UserCommand,
         meta: &EventMeta,
+        mut known: Option<Loaded>,
         mut alongside: F,
     ) -> Result<Committed, E>
     where
@@ -95,10 +128,20 @@ impl EventLog {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut context = self.store.load_aggregate(user_id).await.map_err(store_error)?;
-            let base_sequence = context.current_sequence;
-            let before = context.aggregate().clone();
-            let events = before.decide(command.clone(), meta.occurred_at).map_err(ExecuteError::from)?;
+            let assumed = known.is_some();
+            let Loaded {
+                user: before,
+                sequence: base_sequence,
+            } = match known.take() {
+                Some(loaded) => loaded,
+                None => self.load_versioned(user_id).await?,
+            };
+            let decided = before.decide(command.clone(), meta.occurred_at);
+            if assumed && !matches!(&decided, Ok(events) if !events.is_empty()) {
+                // Only a commit proves the assumed state current.
+                continue;
+            }
+            let events = decided.map_err(ExecuteError::from)?;
             let mut after = before.clone();
             for event in events.iter().cloned() {
                 after.apply(event);
@@ -132,8 +175,15 @@ impl EventLog {
     }
 
     pub async fn load(&self, user_id: &str) -> Result<User, ExecuteError> {
+        Ok(self.load_versioned(user_id).await?.user)
+    }
+
+    pub async fn load_versioned(&self, user_id: &str) -> Result<Loaded, ExecuteError> {
         let mut context = self.store.load_aggregate(user_id).await.map_err(store_error)?;
-        Ok(context.aggregate().clone())
+        Ok(Loaded {
+            sequence: context.current_sequence,
+            user: context.aggregate().clone(),
+        })
     }
 
     /// Every event of one user, oldest first, with its metadata.

@@ -15,7 +15,12 @@ pub struct ClerkSyncSaga;
 /// Events after which Clerk may be behind Tandem. The worker checks whether a
 /// push is really owed; a sync report that raced a newer change is checked by
 /// the worker that records it, in the same transaction.
-const OWED_TO_CLERK: [&str; 4] = ["UserCreated", "ClerkProfileChanged", "ClerkProfileReceived", "UserDeleted"];
+const OWED_TO_CLERK: [&str; 4] = [
+    "UserCreated",
+    "ClerkProfileChanged",
+    "ClerkProfileReceived",
+    "UserDeleted",
+];
 
 #[async_trait]
 impl Projector for ClerkSyncSaga {

@@ -16,7 +16,7 @@ use crate::config::SyncConfig;
 use crate::db::Db;
 use crate::domain::user::{SyncOutcome, User, UserCommand};
 use crate::metrics::Metrics;
-use crate::store::{EventLog, EventMeta, Origin};
+use crate::store::{EventLog, EventMeta, Loaded, Origin};
 
 const IDLE_POLL: Duration = Duration::from_secs(1);
 pub const ACTOR: &str = "clerk-sync";
@@ -137,15 +137,16 @@ impl SyncWorker {
     }
 
     async fn try_job(&self, job: &Job) -> anyhow::Result<()> {
-        let user = self.log.load(&job.user_id).await?;
+        let loaded = self.log.load_versioned(&job.user_id).await?;
+        let user = &loaded.user;
         let attempt = Attempt {
             user_id: &job.user_id,
             tried_before: job.claims > 1 || job.attempts > 0,
         };
-        match push(&self.clerk, &user, &attempt).await {
-            Ok(None) => self.settle(job, user.confirmation()).await,
+        match push(&self.clerk, user, &attempt).await {
+            Ok(None) => self.settle(job, user.confirmation(), None).await,
             Ok(Some(outcome)) => {
-                self.settle(job, Some(outcome)).await?;
+                self.settle(job, Some(outcome), Some(loaded.clone())).await?;
                 let latency = (Utc::now() - job.pending_since).to_std().unwrap_or_default();
                 self.metrics.sync_latency(latency);
                 Ok(())
@@ -157,14 +158,20 @@ impl SyncWorker {
     /// Clerk holds what was pushed: records that (when it is news; after a
     /// failed attempt a confirmation is, or the user would show its old
     /// failure for good) and ends the job with it.
-    async fn settle(&self, job: &Job, outcome: Option<SyncOutcome>) -> anyhow::Result<()> {
+    /// `known` is the user as loaded before the push, when still likely current.
+    async fn settle(
+        &self,
+        job: &Job,
+        outcome: Option<SyncOutcome>,
+        known: Option<Loaded>,
+    ) -> anyhow::Result<()> {
         let Some(outcome) = outcome else {
             return self.end_alone(job, JobEnd::Finish).await;
         };
         let meta = EventMeta::new(ACTOR, Origin::System, None);
         // The report may land after a change Clerk made meanwhile, which makes
         // no job of its own: the state after the report says if a push is still owed.
-        self.commit(job, UserCommand::RecordSync(outcome), &meta, |after| {
+        self.commit(job, UserCommand::RecordSync(outcome), &meta, known, |after| {
             if after.in_sync() {
                 JobEnd::Finish
             } else {
@@ -178,7 +185,7 @@ impl SyncWorker {
         let user = self.log.load(&job.user_id).await?;
         if user.in_sync() {
             // Clerk caught up another way meanwhile (its own edit, a delete): nothing failed.
-            return self.settle(job, user.confirmation()).await;
+            return self.settle(job, user.confirmation(), None).await;
         }
         if error.is_not_found() {
             if let (Some(clerk_id), true) = (user.clerk_id(), user.is_live()) {
@@ -188,7 +195,7 @@ impl SyncWorker {
                 let command = UserCommand::DeleteFromClerk {
                     clerk_id: clerk_id.to_owned(),
                 };
-                return self.commit(job, command, &meta, |_| JobEnd::Finish).await;
+                return self.commit(job, command, &meta, None, |_| JobEnd::Finish).await;
             }
         }
         let attempts = job.attempts + 1;
@@ -222,10 +229,12 @@ impl SyncWorker {
             }
         };
         let meta = EventMeta::new(ACTOR, Origin::System, None);
-        self.commit(job, UserCommand::RecordSync(outcome), &meta, |_| JobEnd::Retry {
-            attempts,
-            due_at,
-            error: message.clone(),
+        self.commit(job, UserCommand::RecordSync(outcome), &meta, None, |_| {
+            JobEnd::Retry {
+                attempts,
+                due_at,
+                error: message.clone(),
+            }
         })
         .await
     }
@@ -237,11 +246,12 @@ impl SyncWorker {
         job: &Job,
         command: UserCommand,
         meta: &EventMeta,
+        known: Option<Loaded>,
         end: impl Fn(&User) -> JobEnd,
     ) -> anyhow::Result<()> {
         let committed = self
             .log
-            .execute_with(&job.user_id, command, meta, |tx, after| {
+            .execute_with(&job.user_id, command, meta, known, |tx, after| {
                 let (job, owner, end) = (job.clone(), self.owner.clone(), end(after));
                 Box::pin(async move { jobs::end(tx, &job, &owner, &end).await })
             })

@@ -42,6 +42,10 @@ pub struct Args {
     /// Tiny sizes and one-second runs: checks the bench works, measures nothing.
     #[arg(long)]
     smoke: bool,
+    /// Only the items without a seeded store (1, 2, 3, 5, 6 and idle RSS): a
+    /// quicker loop while working on the write path.
+    #[arg(long)]
+    write_path: bool,
     /// Leave the bench databases in place afterwards, e.g. to EXPLAIN its queries.
     #[arg(long)]
     keep_databases: bool,

@@ -295,106 +295,114 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     );
     server.stop();
 
-    step("4/7 seeding");
-    let seeded = BenchDb::create(args.store, &args.postgres_url, &dir, "tandem_bench_seeded").await?;
-    let setup = ServerSetup {
-        database_url: &seeded.url,
-        ..setup
-    };
-    processes::migrate(&bin, &seeded.url)?;
-    let mut seeded_events = 0;
-    let mut seeding = Duration::ZERO;
-    for (stage, users) in [(0, scale.small_users), (scale.small_users, scale.large_users)] {
-        let started = Instant::now();
-        let db = baseline::pool(&seeded.url, 2).await?;
-        seeded_events += seed::users(&db, stage, users, scale.events_per_user).await?;
-        seed::saga_starts_after_seed(&db).await?;
-        seed::vacuum(&db).await?;
-        db.close().await;
-        seeding += started.elapsed();
-
-        step(&format!("7 replay of {seeded_events} events"));
-        let (replayed, took) = processes::replay(&bin, &seeded.url)?;
-        if replayed != seeded_events {
-            bail!("replay applied {replayed} events, the store holds {seeded_events}");
-        }
-        let per_sec = replayed as f64 / took.as_secs_f64();
-        let big = users == scale.large_users;
-        report.figure(
-            "7",
-            &format!(
-                "tandem replay, {replayed} events ({users} users), whole command {:.1} s",
-                took.as_secs_f64()
-            ),
-            per_sec,
-            rate(per_sec, "events"),
-            String::new(),
-            if big { Goal::AtLeast(50_000.0) } else { Goal::None },
+    if args.write_path {
+        report.note(
+            "Write path only (--write-path): items 4, 7 and the RSS with 100,000 users were not measured",
         );
+    } else {
+        step("4/7 seeding");
+        let seeded = BenchDb::create(args.store, &args.postgres_url, &dir, "tandem_bench_seeded").await?;
+        let setup = ServerSetup {
+            database_url: &seeded.url,
+            ..setup
+        };
+        processes::migrate(&bin, &seeded.url)?;
+        let mut seeded_events = 0;
+        let mut seeding = Duration::ZERO;
+        for (stage, users) in [(0, scale.small_users), (scale.small_users, scale.large_users)] {
+            let started = Instant::now();
+            let db = baseline::pool(&seeded.url, 2).await?;
+            seeded_events += seed::users(&db, stage, users, scale.events_per_user).await?;
+            seed::saga_starts_after_seed(&db).await?;
+            seed::vacuum(&db).await?;
+            db.close().await;
+            seeding += started.elapsed();
 
-        step(&format!("4 list at {users} users"));
-        let server = Server::start(&setup, &format!("server-{users}"), &[]).await?;
-        if big {
+            step(&format!("7 replay of {seeded_events} events"));
+            let (replayed, took) = processes::replay(&bin, &seeded.url)?;
+            if replayed != seeded_events {
+                bail!("replay applied {replayed} events, the store holds {seeded_events}");
+            }
+            let per_sec = replayed as f64 / took.as_secs_f64();
+            let big = users == scale.large_users;
             report.figure(
                 "7",
-                &format!("start to ready with {users} users ({seeded_events} events)"),
-                server.ready_in.as_secs_f64() * 1000.0,
-                format!("{:.0} ms", server.ready_in.as_secs_f64() * 1000.0),
+                &format!(
+                    "tandem replay, {replayed} events ({users} users), whole command {:.1} s",
+                    took.as_secs_f64()
+                ),
+                per_sec,
+                rate(per_sec, "events"),
                 String::new(),
-                Goal::AtMost(1000.0),
+                if big { Goal::AtLeast(50_000.0) } else { Goal::None },
             );
-        }
-        let terms: Arc<Vec<String>> = Arc::new(
-            (0..seed::surname_count())
-                .map(|k| seed::surname(k).to_lowercase())
-                .collect(),
-        );
-        let list = list_users(&server.api, Until::Elapsed(scale.run), terms.clone()).await;
-        let plain = baseline::plain_list(&seeded.url, 16, Until::Elapsed(scale.run), terms).await?;
-        report.throughput(
-            "4",
-            &format!("users list (search + status + sort, first 50, totalCount) at {users} users, c=16"),
-            &list,
-            "req",
-            None,
-            Goal::None,
-        );
-        report.figure(
-            "4",
-            &format!("users list at {users} users vs plain SQL (page + count), c=16"),
-            list.per_sec() / plain.per_sec(),
-            rate(list.per_sec(), "req"),
-            rate(plain.per_sec(), "query pairs"),
-            if big { Goal::AtLeast(0.5) } else { Goal::None },
-        );
-        report.latency(
-            "4",
-            &format!("users list p50 / p99 at {users} users, c=16"),
-            &list,
-            Some(&plain),
-            big.then_some(10.0),
-        );
-        if big {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let rss = server.rss()?;
+
+            step(&format!("4 list at {users} users"));
+            let server = Server::start(&setup, &format!("server-{users}"), &[]).await?;
+            if big {
+                report.figure(
+                    "7",
+                    &format!("start to ready with {users} users ({seeded_events} events)"),
+                    server.ready_in.as_secs_f64() * 1000.0,
+                    format!("{:.0} ms", server.ready_in.as_secs_f64() * 1000.0),
+                    String::new(),
+                    Goal::AtMost(1000.0),
+                );
+            }
+            let terms: Arc<Vec<String>> = Arc::new(
+                (0..seed::surname_count())
+                    .map(|k| seed::surname(k).to_lowercase())
+                    .collect(),
+            );
+            let list = list_users(&server.api, Until::Elapsed(scale.run), terms.clone()).await;
+            let plain = baseline::plain_list(&seeded.url, 16, Until::Elapsed(scale.run), terms).await?;
+            report.throughput(
+                "4",
+                &format!("users list (search + status + sort, first 50, totalCount) at {users} users, c=16"),
+                &list,
+                "req",
+                None,
+                Goal::None,
+            );
             report.figure(
-                "8",
-                &format!("RSS idle with {users} users"),
-                rss.now,
-                format!("{:.1} MiB", rss.now),
-                String::new(),
-                Goal::AtMost(30.0),
+                "4",
+                &format!("users list at {users} users vs plain SQL (page + count), c=16"),
+                list.per_sec() / plain.per_sec(),
+                rate(list.per_sec(), "req"),
+                rate(plain.per_sec(), "query pairs"),
+                if big { Goal::AtLeast(0.5) } else { Goal::None },
             );
+            report.latency(
+                "4",
+                &format!("users list p50 / p99 at {users} users, c=16"),
+                &list,
+                Some(&plain),
+                big.then_some(10.0),
+            );
+            if big {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let rss = server.rss()?;
+                report.figure(
+                    "8",
+                    &format!("RSS idle with {users} users"),
+                    rss.now,
+                    format!("{:.1} MiB", rss.now),
+                    String::new(),
+                    Goal::AtMost(30.0),
+                );
+            }
+            server.stop();
         }
-        server.stop();
+        report.note(format!(
+            "Seeding {seeded_events} events for {} users through batched inserts into the event store, then VACUUM ANALYZE, took {:.1} s",
+            scale.large_users,
+            seeding.as_secs_f64()
+        ));
+        if !args.keep_databases {
+            seeded.drop_database().await?;
+        }
     }
-    report.note(format!(
-        "Seeding {seeded_events} events for {} users through batched inserts into the event store, then VACUUM ANALYZE, took {:.1} s",
-        scale.large_users,
-        seeding.as_secs_f64()
-    ));
     if !args.keep_databases {
-        seeded.drop_database().await?;
         db.drop_database().await?;
     }
 
