@@ -159,25 +159,58 @@ pub async fn aggregate_events(
     rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
-/// Reads and locks a projector's checkpoint. Writing first takes the write
-/// lock up front: on Postgres it keeps two replicas off one projector, and on
-/// SQLite it avoids a read-to-write upgrade failing under another writer.
+/// Reads and locks a projector's checkpoint. On Postgres an advisory lock
+/// keeps two replicas off one projector without writing: a look at the feed
+/// that finds nothing stays read-only (no transaction id, no WAL), and a batch
+/// takes a transaction id only once it writes, so it holds back other readers
+/// of the feed for as short a time as it can. On SQLite writing first takes the
+/// write lock up front, which avoids a read-to-write upgrade failing under
+/// another writer.
 pub async fn lock_checkpoint(tx: &mut Tx, projector: &str) -> anyhow::Result<Position> {
-    let (tx_id, global_seq): (i64, i64) = on_tx!(tx, tx => {
-        sqlx::query(
+    let found: Option<(i64, i64)> = match tx {
+        Tx::Pg(tx) => {
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(CHECKPOINT_LOCKS)
+                .bind(projector)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query_as("SELECT tx_id, global_seq FROM projection_checkpoints WHERE projector = $1")
+                .bind(projector)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        Tx::Sqlite(tx) => {
+            sqlx::query(
+                "INSERT INTO projection_checkpoints (projector, tx_id, global_seq) VALUES ($1, 0, 0)
+                 ON CONFLICT (projector) DO UPDATE SET tx_id = projection_checkpoints.tx_id",
+            )
+            .bind(projector)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query_as("SELECT tx_id, global_seq FROM projection_checkpoints WHERE projector = $1")
+                .bind(projector)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+    };
+    let Some((tx_id, global_seq)) = found else {
+        // The first run of this projector: its checkpoint starts at the beginning.
+        on_tx!(tx, tx => sqlx::query(
             "INSERT INTO projection_checkpoints (projector, tx_id, global_seq) VALUES ($1, 0, 0)
-             ON CONFLICT (projector) DO UPDATE SET tx_id = projection_checkpoints.tx_id",
+             ON CONFLICT (projector) DO NOTHING",
         )
         .bind(projector)
         .execute(&mut **tx)
-        .await?;
-        sqlx::query_as("SELECT tx_id, global_seq FROM projection_checkpoints WHERE projector = $1")
-            .bind(projector)
-            .fetch_one(&mut **tx)
-            .await?
-    });
+        .await
+        .map(drop))?;
+        return Ok(Position::default());
+    };
     Ok(Position { tx_id, global_seq })
 }
+
+/// The advisory-lock namespace of projection checkpoints (any constant no
+/// other lock of this database uses).
+const CHECKPOINT_LOCKS: i32 = 0x7a6e_6401;
 
 pub async fn save_checkpoint(tx: &mut Tx, projector: &str, position: Position) -> anyhow::Result<()> {
     on_tx!(tx, tx => {

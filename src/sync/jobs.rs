@@ -62,7 +62,11 @@ pub async fn claim(
     limit: i64,
 ) -> anyhow::Result<Vec<Job>> {
     let sql = if db.is_postgres() { PG_CLAIM } else { SQLITE_CLAIM };
+    // Planned afresh with its values each time: the table swings from empty to
+    // a backlog of every user (an import, a Clerk outage), and a plan cached
+    // while it was small scans every row of the backlog on each claim.
     Ok(on_db!(db, pool => sqlx::query_as(sql)
+        .persistent(false)
         .bind(owner)
         .bind(now + lease)
         .bind(now)
