@@ -167,17 +167,13 @@ pub async fn aggregate_events(
 /// write lock up front, which avoids a read-to-write upgrade failing under
 /// another writer.
 pub async fn lock_checkpoint(tx: &mut Tx, projector: &str) -> anyhow::Result<Position> {
-    let found: Option<(i64, i64)> = match tx {
+    match tx {
         Tx::Pg(tx) => {
             sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                 .bind(CHECKPOINT_LOCKS)
                 .bind(projector)
                 .execute(&mut **tx)
                 .await?;
-            sqlx::query_as("SELECT tx_id, global_seq FROM projection_checkpoints WHERE projector = $1")
-                .bind(projector)
-                .fetch_optional(&mut **tx)
-                .await?
         }
         Tx::Sqlite(tx) => {
             sqlx::query(
@@ -187,12 +183,14 @@ pub async fn lock_checkpoint(tx: &mut Tx, projector: &str) -> anyhow::Result<Pos
             .bind(projector)
             .execute(&mut **tx)
             .await?;
-            sqlx::query_as("SELECT tx_id, global_seq FROM projection_checkpoints WHERE projector = $1")
-                .bind(projector)
-                .fetch_optional(&mut **tx)
-                .await?
         }
-    };
+    }
+    let found: Option<(i64, i64)> = on_tx!(tx, tx => sqlx::query_as(
+        "SELECT tx_id, global_seq FROM projection_checkpoints WHERE projector = $1",
+    )
+    .bind(projector)
+    .fetch_optional(&mut **tx)
+    .await?);
     let Some((tx_id, global_seq)) = found else {
         // The first run of this projector: its checkpoint starts at the beginning.
         on_tx!(tx, tx => sqlx::query(
