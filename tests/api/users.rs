@@ -235,6 +235,23 @@ on_both_stores! {
         app.create(json!({ "email": "moved@example.com" })).await;
     }
 
+    async fn a_refused_update_takes_none_of_its_new_values(app: TestApp) {
+        let alpha = app.create(json!({ "email": "alpha@example.com", "username": "alpha" })).await;
+        app.create(json!({ "email": "bravo@example.com", "username": "bravo" })).await;
+        let id = alpha["id"].as_str().unwrap();
+        let refused = app
+            .err(UPDATE, json!({ "id": id, "input": { "email": "new@example.com", "username": "BRAVO" } }))
+            .await;
+        assert_eq!(refused["extensions"]["field"], "username");
+        let now = app.user(id).await;
+        assert_eq!(now["email"], "alpha@example.com");
+        assert_eq!(now["version"], 1);
+        // The new email was never held, and the old one still is.
+        app.create(json!({ "email": "NEW@example.com" })).await;
+        let dup = app.err(CREATE, json!({ "input": { "email": "Alpha@example.com" } })).await;
+        assert_eq!(dup["extensions"]["field"], "email");
+    }
+
     async fn a_stale_expected_version_is_a_conflict_and_writes_nothing(app: TestApp) {
         let user = app.create(json!({ "email": "v@example.com" })).await;
         let id = user["id"].as_str().unwrap();
