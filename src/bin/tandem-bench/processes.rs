@@ -20,6 +20,26 @@ pub fn tandem_binary() -> anyhow::Result<PathBuf> {
     if let Some(cargo) = std::env::var_os("CARGO") {
         let mut build = Command::new(cargo);
         build.args(["build", "--bin", "tandem"]);
+        // `cargo run` hands the bench its own package's variables. A build that
+        // inherits them sees them as changed for build scripts that watch them
+        // (ring watches CARGO_MANIFEST_DIR) and recompiles half the tree.
+        for (name, _) in std::env::vars_os() {
+            let run_only = name.to_str().is_some_and(|name| {
+                name.starts_with("CARGO_PKG_")
+                    || matches!(
+                        name,
+                        "CARGO_MANIFEST_DIR"
+                            | "CARGO_MANIFEST_PATH"
+                            | "CARGO_CRATE_NAME"
+                            | "CARGO_BIN_NAME"
+                            | "CARGO_PRIMARY_PACKAGE"
+                            | "OUT_DIR"
+                    )
+            });
+            if run_only {
+                build.env_remove(name);
+            }
+        }
         if dir.file_name().is_some_and(|d| d == "release") {
             build.arg("--release");
         }
