@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
-use crate::db::{Db, Tx};
+use crate::db::{placeholders, Db, Tx};
 use crate::domain::user::User;
 use crate::domain::values::{email_key, username_key};
 use crate::{on_db, on_tx};
@@ -99,9 +99,44 @@ fn holder_standing(user: &User, kind: ClaimKind, value: &str) -> Holder {
     }
 }
 
+/// Claims every value of `wanted` for `user_id` inside `tx`; returns the
+/// first kind another user holds and still uses. Values nobody holds, the
+/// usual case, are taken by one statement; only the rest are looked into.
+pub async fn claim_all(
+    tx: &mut Tx,
+    wanted: &[(ClaimKind, String)],
+    user_id: &str,
+) -> anyhow::Result<Option<ClaimKind>> {
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let now = Utc::now().trunc_subsecs(6);
+    let sql = format!(
+        "INSERT INTO identity_claims (kind, value, user_id, claimed_at) VALUES {}
+         ON CONFLICT (kind, value) DO NOTHING RETURNING kind",
+        placeholders(wanted.len(), 4)
+    );
+    let inserted: Vec<String> = on_tx!(tx, tx => {
+        let mut query = sqlx::query_scalar(&sql);
+        for (kind, value) in wanted {
+            query = query.bind(kind.as_str()).bind(value).bind(user_id).bind(now);
+        }
+        query.fetch_all(&mut **tx).await?
+    });
+    for (kind, value) in wanted {
+        if inserted.iter().any(|k| k == kind.as_str()) {
+            continue;
+        }
+        if !claim(tx, *kind, value, user_id).await? {
+            return Ok(Some(*kind));
+        }
+    }
+    Ok(None)
+}
+
 /// Claims `value` for `user_id` inside `tx`. Returns false when another user
 /// holds it and still uses it.
-pub async fn claim(tx: &mut Tx, kind: ClaimKind, value: &str, user_id: &str) -> anyhow::Result<bool> {
+async fn claim(tx: &mut Tx, kind: ClaimKind, value: &str, user_id: &str) -> anyhow::Result<bool> {
     loop {
         let now = Utc::now().trunc_subsecs(6);
         let inserted = on_tx!(tx, tx => sqlx::query(

@@ -195,12 +195,8 @@ impl EventLog {
 /// Takes the unique values `after` gains and gives back those it drops.
 async fn follow_claims(tx: &mut Tx, user_id: &str, before: &User, after: &User) -> Result<(), ExecuteError> {
     let claims::Changes { take, give_back } = claims::changes(before, after);
-    for (kind, value) in &take {
-        let (kind, value) = (*kind, value.as_str());
-        let taken = claims::claim(tx, kind, value, user_id).await.map_err(failed)?;
-        if !taken {
-            return Err(ExecuteError::Taken(kind));
-        }
+    if let Some(kind) = claims::claim_all(tx, &take, user_id).await.map_err(failed)? {
+        return Err(ExecuteError::Taken(kind));
     }
     for (kind, value) in give_back {
         claims::release(tx, kind, &value, user_id).await.map_err(failed)?;
