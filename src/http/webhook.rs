@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::AppState;
 use crate::clerk::model::ClerkUser;
-use crate::inbound::{Applied, Inbound, InboundError};
+use crate::inbound::{Applied, Delivery, Inbound, InboundError};
 
 /// Clerk's user objects are a few KB; anything near this is not one.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -72,14 +72,21 @@ pub async fn clerk(State(state): State<AppState>, headers: HeaderMap, body: Byte
             return answer(StatusCode::SERVICE_UNAVAILABLE, "try again");
         }
     }
+    let delivery = Delivery {
+        svix_id,
+        event_type: envelope.r#type.clone(),
+    };
     let sync = &ingest.inbound.sync;
     let outcome = match envelope.r#type.as_str() {
         "user.created" | "user.updated" => match serde_json::from_value::<ClerkUser>(envelope.data) {
-            Ok(user) => sync.observe(&user, false, false).await,
+            Ok(user) => sync.observe(&user, false, false, Some(&delivery)).await,
             Err(_) => return answer(StatusCode::BAD_REQUEST, "malformed user"),
         },
         "user.deleted" => match serde_json::from_value::<DeletedUser>(envelope.data) {
-            Ok(deleted) => sync.deleted(&deleted.id, deleted.external_id.as_deref()).await,
+            Ok(deleted) => {
+                sync.deleted(&deleted.id, deleted.external_id.as_deref(), Some(&delivery))
+                    .await
+            }
             Err(_) => return answer(StatusCode::BAD_REQUEST, "malformed user"),
         },
         other => {
@@ -88,20 +95,23 @@ pub async fn clerk(State(state): State<AppState>, headers: HeaderMap, body: Byte
         }
     };
     let recorded = match &outcome {
-        Ok(applied) => format!("{applied:?}"),
+        Ok(applied) if applied.recorded() => None,
+        Ok(applied) => Some(format!("{applied:?}")),
         // It can never apply: answering an error would make Clerk retry for a day.
         Err(InboundError::Rejected(reason)) => {
             tracing::warn!(webhook.type = %envelope.r#type, reason = %reason, "webhook could not be applied");
-            format!("rejected: {reason}")
+            Some(format!("rejected: {reason}"))
         }
         Err(InboundError::Internal(error)) => {
             tracing::error!(webhook.type = %envelope.r#type, error = %format!("{error:#}"), "webhook failed; Clerk will retry");
             return answer(StatusCode::SERVICE_UNAVAILABLE, "try again");
         }
     };
-    if let Err(error) = receipts.record(&svix_id, &envelope.r#type, &recorded).await {
-        // Applied but not recorded: a redelivery applies nothing new.
-        tracing::warn!(error = %error, "webhook applied but its receipt was not written");
+    if let Some(recorded) = recorded {
+        if let Err(error) = receipts.record(&delivery, &recorded).await {
+            // Applied but not recorded: a redelivery applies nothing new.
+            tracing::warn!(error = %error, "webhook applied but its receipt was not written");
+        }
     }
     answer(
         StatusCode::OK,

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use chrono::{SubsecRound, Utc};
 
+use super::receipts::{self, Delivery};
 use crate::clerk::model::ClerkUser;
 use crate::db::Db;
 use crate::domain::user::{ClerkProfile, UserCommand, UserError};
 use crate::domain::values::email_key;
 use crate::on_db;
-use crate::store::{holder, ClaimKind, EventLog, EventMeta, ExecuteError, Origin};
+use crate::store::{holder, ClaimKind, Committed, EventLog, EventMeta, ExecuteError, Loaded, Origin};
 use crate::users::ServiceError;
 
 pub const ACTOR: &str = "clerk";
@@ -23,6 +24,14 @@ pub enum Applied {
     Unchanged(String),
     /// Nothing to apply, and never will be (e.g. a user deleted before we knew it).
     Ignored(&'static str),
+}
+
+impl Applied {
+    /// A creation or an update committed events, and with them the
+    /// delivery's receipt; the other outcomes leave it to the caller.
+    pub fn recorded(&self) -> bool {
+        matches!(self, Self::Created(_) | Self::Updated(_))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,12 +94,14 @@ impl InboundSync {
     /// Applies Clerk's state of `user`. With `match_email`, a Clerk user not
     /// yet linked is matched to a live Tandem user with its email (import).
     /// A `snapshot` was fetched just now (import, reconcile) rather than
-    /// delivered, possibly late, by a webhook.
+    /// delivered, possibly late, by a webhook. A webhook's `delivery` has its
+    /// receipt written with the events it leads to, if any (see [`Applied::recorded`]).
     pub async fn observe(
         &self,
         user: &ClerkUser,
         match_email: bool,
         snapshot: bool,
+        delivery: Option<&Delivery>,
     ) -> Result<Applied, InboundError> {
         let Some(profile) = profile_of(user) else {
             return Ok(Applied::Ignored("the Clerk user has no email address"));
@@ -98,16 +109,21 @@ impl InboundSync {
         let meta = EventMeta::new(ACTOR, Origin::Clerk, None);
         let by_email = match_email.then_some(profile.email.as_str());
         if let Some(id) = self.find(user, by_email).await? {
-            return self.update(&id, user, profile, &meta, snapshot).await;
+            return self.update(&id, user, profile, &meta, snapshot, delivery).await;
         }
         if self.is_tombstoned(&user.id).await? {
             return Ok(Applied::Ignored("deleted in Clerk before Tandem knew it"));
         }
-        self.create(user, profile, &meta).await
+        self.create(user, profile, &meta, delivery).await
     }
 
     /// Clerk deleted the user: delete it here too, with no push back.
-    pub async fn deleted(&self, clerk_id: &str, external_id: Option<&str>) -> Result<Applied, InboundError> {
+    pub async fn deleted(
+        &self,
+        clerk_id: &str,
+        external_id: Option<&str>,
+        delivery: Option<&Delivery>,
+    ) -> Result<Applied, InboundError> {
         let found = match external_id {
             Some(id) if self.log.load(id).await?.exists() => Some(id.to_owned()),
             _ => self.by_clerk_id(clerk_id).await?,
@@ -127,12 +143,43 @@ impl InboundSync {
         let command = UserCommand::DeleteFromClerk {
             clerk_id: clerk_id.to_owned(),
         };
-        let committed = self.log.execute(&id, command, &meta).await?;
+        let committed = self.run(&id, command, &meta, false, delivery).await?;
         Ok(if committed.events.is_empty() {
             Applied::Unchanged(id)
         } else {
             Applied::Updated(id)
         })
+    }
+
+    /// Runs `command` on user `id`, `fresh` when the id was generated just
+    /// now (nothing to load), writing the delivery's receipt with its events.
+    async fn run(
+        &self,
+        id: &str,
+        command: UserCommand,
+        meta: &EventMeta,
+        fresh: bool,
+        delivery: Option<&Delivery>,
+    ) -> Result<Committed, ExecuteError> {
+        let (known, applied) = if fresh {
+            (Some(Loaded::new_user()), Applied::Created(id.to_owned()))
+        } else {
+            (None, Applied::Updated(id.to_owned()))
+        };
+        let outcome = format!("{applied:?}");
+        self.log
+            .execute_with(id, command, meta, known, |tx, _| {
+                let receipt = delivery.cloned().map(|d| (d, outcome.clone()));
+                Box::pin(async move {
+                    if let Some((delivery, outcome)) = receipt {
+                        receipts::record_in(tx, &delivery, &outcome)
+                            .await
+                            .map_err(|e| ExecuteError::Store(e.to_string()))?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn find(&self, user: &ClerkUser, by_email: Option<&str>) -> Result<Option<String>, InboundError> {
@@ -179,6 +226,7 @@ impl InboundSync {
         user: &ClerkUser,
         profile: ClerkProfile,
         meta: &EventMeta,
+        delivery: Option<&Delivery>,
     ) -> Result<Applied, InboundError> {
         let id = uuid::Uuid::now_v7().to_string();
         let command = UserCommand::CreateFromClerk {
@@ -186,7 +234,7 @@ impl InboundSync {
             clerk: profile,
             clerk_updated_at: user.updated_at,
         };
-        match self.log.execute_new(&id, command, meta).await {
+        match self.run(&id, command, meta, true, delivery).await {
             Ok(_) => Ok(Applied::Created(id)),
             // Another delivery of the same sign-up is creating it now.
             Err(ExecuteError::Taken(ClaimKind::ClerkId)) => Err(InboundError::Internal(anyhow::anyhow!(
@@ -204,6 +252,7 @@ impl InboundSync {
         profile: ClerkProfile,
         meta: &EventMeta,
         snapshot: bool,
+        delivery: Option<&Delivery>,
     ) -> Result<Applied, InboundError> {
         // Only values the merge adopts are claimed (the event store claims
         // what the new state holds), so Clerk's outvoted values never block
@@ -214,7 +263,7 @@ impl InboundSync {
             clerk_updated_at: user.updated_at,
             snapshot,
         };
-        let committed = match self.log.execute(id, command, meta).await {
+        let committed = match self.run(id, command, meta, false, delivery).await {
             Ok(committed) => committed,
             Err(ExecuteError::Rejected(UserError::NotFound)) => {
                 return Err(InboundError::Internal(anyhow::anyhow!(

@@ -67,7 +67,7 @@ async fn run(
     loop {
         let page = clerk.list_users(PAGE, offset).await?;
         for user in &page {
-            let outcome = inbound.observe(user, true, true).await;
+            let outcome = inbound.observe(user, true, true, None).await;
             {
                 let mut r = progress.lock().expect("import progress lock");
                 r.seen += 1;

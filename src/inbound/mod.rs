@@ -9,7 +9,7 @@ mod reconcile;
 
 pub use apply::{Applied, InboundError, InboundSync, ACTOR};
 pub use import::{import_from_clerk, ImportReport};
-pub use receipts::Receipts;
+pub use receipts::{Delivery, Receipts};
 pub use reconcile::{reconcile, Drift, ReconcileReport};
 
 use std::sync::{Arc, Mutex};

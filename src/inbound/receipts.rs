@@ -3,8 +3,19 @@
 
 use chrono::{SubsecRound, Utc};
 
-use crate::db::Db;
-use crate::on_db;
+use crate::db::{Db, Tx};
+use crate::{on_db, on_tx};
+
+/// One webhook delivery, as its receipt names it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub svix_id: String,
+    pub event_type: String,
+}
+
+const RECORD: &str =
+    "INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (svix_id) DO NOTHING";
 
 #[derive(Clone)]
 pub struct Receipts {
@@ -24,19 +35,30 @@ impl Receipts {
         Ok(found.is_some())
     }
 
-    /// Written after the event was applied: applying is idempotent, so a crash
-    /// in between only means the redelivery applies (nothing) again.
-    pub async fn record(&self, svix_id: &str, event_type: &str, outcome: &str) -> Result<(), sqlx::Error> {
-        on_db!(&self.db, pool => sqlx::query(
-            "INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (svix_id) DO NOTHING",
-        )
-        .bind(svix_id)
-        .bind(event_type)
+    /// For a delivery that changed nothing, written after it was applied:
+    /// applying is idempotent, so a crash in between only means the
+    /// redelivery applies (nothing) again.
+    pub async fn record(&self, delivery: &Delivery, outcome: &str) -> Result<(), sqlx::Error> {
+        on_db!(&self.db, pool => sqlx::query(RECORD)
+        .bind(&delivery.svix_id)
+        .bind(&delivery.event_type)
         .bind(outcome)
         .bind(Utc::now().trunc_subsecs(6))
         .execute(pool)
         .await
         .map(drop))
     }
+}
+
+/// For a delivery that changed a user: written in the transaction of the
+/// events it led to, so the two commit (and wait for the disk) together.
+pub async fn record_in(tx: &mut Tx, delivery: &Delivery, outcome: &str) -> Result<(), sqlx::Error> {
+    on_tx!(tx, tx => sqlx::query(RECORD)
+    .bind(&delivery.svix_id)
+    .bind(&delivery.event_type)
+    .bind(outcome)
+    .bind(Utc::now().trunc_subsecs(6))
+    .execute(&mut **tx)
+    .await
+    .map(drop))
 }

@@ -129,7 +129,7 @@ pub async fn reconcile(
                 .push(drift(None, Some(&theirs.id), "missing_in_tandem"));
             if !dry_run {
                 inbound
-                    .observe(theirs, true, true)
+                    .observe(theirs, true, true, None)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
@@ -158,7 +158,7 @@ pub async fn reconcile(
         // Settled field by field by edit time: a Clerk edit may hide behind our
         // own later push. Tandem's wins are pushed by the saga.
         inbound
-            .observe(theirs, false, true)
+            .observe(theirs, false, true, None)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
@@ -176,7 +176,7 @@ pub async fn reconcile(
             // Clerk had it and deleted it: a missed user.deleted.
             Some(clerk_id) => {
                 inbound
-                    .deleted(clerk_id, Some(id))
+                    .deleted(clerk_id, Some(id), None)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
