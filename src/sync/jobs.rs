@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::pause::not_paused;
 use crate::db::{Db, Tx};
 use crate::{on_db, on_tx};
 
@@ -36,24 +37,32 @@ pub async fn enqueue(tx: &mut Tx, user_id: &str, at: DateTime<Utc>) -> anyhow::R
     Ok(())
 }
 
-const PG_CLAIM: &str = "UPDATE clerk_sync_jobs SET lease_owner = $1, lease_until = $2, claims = claims + 1
-    WHERE user_id IN (
-        SELECT user_id FROM clerk_sync_jobs
-        WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
-        ORDER BY due_at LIMIT $4
-        FOR UPDATE SKIP LOCKED)
-    RETURNING user_id, attempts, claims, generation, pending_since";
-
-/// SQLite has one writer at a time, so the plain form is already exclusive.
-const SQLITE_CLAIM: &str =
+const PG_CLAIM: &str = concat!(
     "UPDATE clerk_sync_jobs SET lease_owner = $1, lease_until = $2, claims = claims + 1
     WHERE user_id IN (
         SELECT user_id FROM clerk_sync_jobs
-        WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $3)
-        ORDER BY due_at LIMIT $4)
-    RETURNING user_id, attempts, claims, generation, pending_since";
+        WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $3) AND ",
+    not_paused!(),
+    "
+        ORDER BY due_at LIMIT $4
+        FOR UPDATE SKIP LOCKED)
+    RETURNING user_id, attempts, claims, generation, pending_since"
+);
 
-/// Takes up to `limit` due jobs for `owner` until `now + lease`.
+/// SQLite has one writer at a time, so the plain form is already exclusive.
+const SQLITE_CLAIM: &str = concat!(
+    "UPDATE clerk_sync_jobs SET lease_owner = $1, lease_until = $2, claims = claims + 1
+    WHERE user_id IN (
+        SELECT user_id FROM clerk_sync_jobs
+        WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $3) AND ",
+    not_paused!(),
+    "
+        ORDER BY due_at LIMIT $4)
+    RETURNING user_id, attempts, claims, generation, pending_since"
+);
+
+/// Takes up to `limit` due jobs for `owner` until `now + lease`; none while
+/// sync is paused.
 pub async fn claim(
     db: &Db,
     owner: &str,
@@ -75,12 +84,13 @@ pub async fn claim(
         .await?))
 }
 
-/// When the next job falls due, if any is waiting.
+/// When the next job falls due, if any is waiting and sync is not paused.
 pub async fn next_due(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
-    Ok(on_db!(db, pool => sqlx::query_scalar(
+    Ok(on_db!(db, pool => sqlx::query_scalar(concat!(
         "SELECT MIN(COALESCE(CASE WHEN lease_until > due_at THEN lease_until END, due_at))
-         FROM clerk_sync_jobs WHERE due_at IS NOT NULL",
-    )
+         FROM clerk_sync_jobs WHERE due_at IS NOT NULL AND ",
+        not_paused!()
+    ))
     .fetch_one(pool)
     .await?))
 }

@@ -9,7 +9,6 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::jobs::{self, Job, JobEnd};
-use super::pause::is_paused;
 use super::push::{push, Attempt};
 use crate::clerk::{ClerkClient, ClerkError};
 use crate::config::SyncConfig;
@@ -56,19 +55,15 @@ impl SyncWorker {
         loop {
             let free = self.config.concurrency.saturating_sub(running.len());
             let claimed = if free == 0 {
-                Ok(None)
+                Vec::new()
             } else {
-                self.claim(free).await
-            };
-            let claimed = match claimed {
-                Ok(claimed) => claimed,
-                Err(error) => {
+                self.claim(free).await.unwrap_or_else(|error| {
                     tracing::error!(error = %error, "claiming sync jobs failed");
-                    None
-                }
+                    Vec::new()
+                })
             };
-            let took_work = claimed.as_ref().is_some_and(|jobs| !jobs.is_empty());
-            for job in claimed.iter().flatten().cloned() {
+            let took_work = !claimed.is_empty();
+            for job in claimed {
                 let worker = self.clone();
                 running.spawn(async move { worker.run_job(job).await });
             }
@@ -76,11 +71,12 @@ impl SyncWorker {
                 continue;
             }
             // Only a free worker with nothing claimable looks for the next due
-            // job: busy or paused, the next claim waits for a finished job or
-            // a wake-up, instead of asking the database in a loop.
-            let sleep = match claimed {
-                Some(jobs) if jobs.is_empty() => self.until_next_due().await,
-                _ => IDLE_POLL,
+            // job: busy, the next claim waits for a finished job or a wake-up,
+            // instead of asking the database in a loop. Paused, nothing is due.
+            let sleep = if free > 0 && !took_work {
+                self.until_next_due().await
+            } else {
+                IDLE_POLL
             };
             tokio::select! {
                 Some(_) = running.join_next(), if !running.is_empty() => {}
@@ -91,13 +87,9 @@ impl SyncWorker {
         }
     }
 
-    /// Due jobs for the free workers; `None` while sync is paused.
-    async fn claim(&self, limit: usize) -> anyhow::Result<Option<Vec<Job>>> {
-        if is_paused(&self.db).await? {
-            return Ok(None);
-        }
-        let jobs = jobs::claim(&self.db, &self.owner, Utc::now(), self.lease(), limit as i64).await?;
-        Ok(Some(jobs))
+    /// Due jobs for the free workers; none while sync is paused.
+    async fn claim(&self, limit: usize) -> anyhow::Result<Vec<Job>> {
+        jobs::claim(&self.db, &self.owner, Utc::now(), self.lease(), limit as i64).await
     }
 
     async fn until_next_due(&self) -> Duration {
