@@ -81,6 +81,14 @@ pub fn profile_of(user: &ClerkUser) -> Option<ClerkProfile> {
     })
 }
 
+/// What Tandem knows of a Clerk id.
+struct Known {
+    /// The user that claimed it, if any.
+    holder: Option<String>,
+    /// Clerk deleted it before Tandem knew it.
+    tombstoned: bool,
+}
+
 pub struct InboundSync {
     db: Db,
     log: Arc<EventLog>,
@@ -108,10 +116,11 @@ impl InboundSync {
         };
         let meta = EventMeta::new(ACTOR, Origin::Clerk, None);
         let by_email = match_email.then_some(profile.email.as_str());
-        if let Some(id) = self.find(user, by_email).await? {
+        let (id, tombstoned) = self.find(user, by_email).await?;
+        if let Some(id) = id {
             return self.update(&id, user, profile, &meta, snapshot, delivery).await;
         }
-        if self.is_tombstoned(&user.id).await? {
+        if tombstoned {
             return Ok(Applied::Ignored("deleted in Clerk before Tandem knew it"));
         }
         self.create(user, profile, &meta, delivery).await
@@ -126,7 +135,7 @@ impl InboundSync {
     ) -> Result<Applied, InboundError> {
         let found = match external_id {
             Some(id) if self.log.load(id).await?.exists() => Some(id.to_owned()),
-            _ => self.by_clerk_id(clerk_id).await?,
+            _ => self.linked(self.known(clerk_id).await?.holder, clerk_id).await?,
         };
         let Some(id) = found else {
             on_db!(&self.db, pool => sqlx::query(
@@ -182,14 +191,21 @@ impl InboundSync {
             .await
     }
 
-    async fn find(&self, user: &ClerkUser, by_email: Option<&str>) -> Result<Option<String>, InboundError> {
+    /// Our user for Clerk's `user`, and whether Clerk deleted its id before
+    /// Tandem knew it.
+    async fn find(
+        &self,
+        user: &ClerkUser,
+        by_email: Option<&str>,
+    ) -> Result<(Option<String>, bool), InboundError> {
         if let Some(external_id) = &user.external_id {
             if self.log.load(external_id).await?.exists() {
-                return Ok(Some(external_id.clone()));
+                return Ok((Some(external_id.clone()), false));
             }
         }
-        if let Some(id) = self.by_clerk_id(&user.id).await? {
-            return Ok(Some(id));
+        let known = self.known(&user.id).await?;
+        if let Some(id) = self.linked(known.holder, &user.id).await? {
+            return Ok((Some(id), false));
         }
         if let Some(email) = by_email {
             if let Some(holder) = holder(&self.db, ClaimKind::Email, &email_key(email)).await? {
@@ -198,27 +214,33 @@ impl InboundSync {
                     && local.clerk_id().is_none()
                     && email_key(&local.clerk().email) == email_key(email)
                 {
-                    return Ok(Some(holder));
+                    return Ok((Some(holder), false));
                 }
             }
         }
-        Ok(None)
+        Ok((None, known.tombstoned))
     }
 
-    async fn by_clerk_id(&self, clerk_id: &str) -> Result<Option<String>, InboundError> {
-        let Some(holder) = holder(&self.db, ClaimKind::ClerkId, clerk_id).await? else {
+    /// Both are asked at once: a sign-up (the most common webhook) needs both answers.
+    async fn known(&self, clerk_id: &str) -> Result<Known, InboundError> {
+        let (holder, tombstoned) = on_db!(&self.db, pool => sqlx::query_as(
+            "SELECT (SELECT user_id FROM identity_claims WHERE kind = $1 AND value = $2),
+                    EXISTS (SELECT 1 FROM clerk_tombstones WHERE clerk_id = $2)",
+        )
+        .bind(ClaimKind::ClerkId.as_str())
+        .bind(clerk_id)
+        .fetch_one(pool)
+        .await?);
+        Ok(Known { holder, tombstoned })
+    }
+
+    /// `holder` of a Clerk id, if its user still has that id.
+    async fn linked(&self, holder: Option<String>, clerk_id: &str) -> Result<Option<String>, InboundError> {
+        let Some(holder) = holder else {
             return Ok(None);
         };
         let local = self.log.load(&holder).await?;
         Ok((local.clerk_id() == Some(clerk_id)).then_some(holder))
-    }
-
-    async fn is_tombstoned(&self, clerk_id: &str) -> Result<bool, InboundError> {
-        let found: Option<String> = on_db!(&self.db, pool => sqlx::query_scalar("SELECT clerk_id FROM clerk_tombstones WHERE clerk_id = $1")
-            .bind(clerk_id)
-            .fetch_optional(pool)
-            .await?);
-        Ok(found.is_some())
     }
 
     async fn create(

@@ -27,7 +27,7 @@ pub enum ClaimKind {
 impl ClaimKind {
     const ALL: [Self; 3] = [Self::ClerkId, Self::Email, Self::Username];
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
             Self::Username => "username",
