@@ -54,11 +54,12 @@ impl Application {
         let log = Arc::new(EventLog::new(&db));
         let (emulator, clerk, webhook_secret) = clerk_client(config, metrics.clone()).await?;
 
+        // The saga rides on the read model's batches: one read of the feed
+        // and one commit serve both.
         let mut runners = projection_runners(&db);
+        runners[0].also_feed(Arc::new(ClerkSyncSaga));
         let admin_users = runners[0].handle();
-        let saga = ProjectionRunner::new(db.clone(), Arc::new(ClerkSyncSaga));
-        let jobs_added = saga.handle().progress();
-        runners.push(saga);
+        let jobs_added = admin_users.progress();
 
         let read = AdminUsers::new(db.clone());
         let users = Arc::new(UserService::new(log.clone(), read.clone(), admin_users.clone()));

@@ -159,65 +159,106 @@ pub async fn aggregate_events(
     rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
-/// Reads and locks a projector's checkpoint. On Postgres an advisory lock
-/// keeps two replicas off one projector without writing: a look at the feed
+/// Reads and locks the checkpoints of `projectors` (always named in the same
+/// order, so two lockers cannot deadlock). On Postgres an advisory lock per
+/// projector keeps two replicas off it without writing: a look at the feed
 /// that finds nothing stays read-only (no transaction id, no WAL), and a batch
 /// takes a transaction id only once it writes, so it holds back other readers
-/// of the feed for as short a time as it can. On SQLite writing first takes the
-/// write lock up front, which avoids a read-to-write upgrade failing under
-/// another writer.
-pub async fn lock_checkpoint(tx: &mut Tx, projector: &str) -> anyhow::Result<Position> {
+/// of the feed for as short a time as it can. On SQLite writing first takes
+/// the write lock up front, which avoids a read-to-write upgrade failing under
+/// another writer. A projector's first run starts at the beginning.
+pub async fn lock_checkpoints(tx: &mut Tx, projectors: &[&str]) -> anyhow::Result<Vec<Position>> {
     match tx {
         Tx::Pg(tx) => {
-            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            sqlx::query("SELECT count(pg_advisory_xact_lock($1, hashtext(p))) FROM unnest($2::text[]) AS p")
                 .bind(CHECKPOINT_LOCKS)
-                .bind(projector)
+                .bind(projectors)
                 .execute(&mut **tx)
                 .await?;
         }
         Tx::Sqlite(tx) => {
-            sqlx::query(
-                "INSERT INTO projection_checkpoints (projector, tx_id, global_seq) VALUES ($1, 0, 0)
+            let rows: Vec<String> = (1..=projectors.len()).map(|n| format!("(${n}, 0, 0)")).collect();
+            let sql = format!(
+                "INSERT INTO projection_checkpoints (projector, tx_id, global_seq) VALUES {}
                  ON CONFLICT (projector) DO UPDATE SET tx_id = projection_checkpoints.tx_id",
-            )
-            .bind(projector)
-            .execute(&mut **tx)
-            .await?;
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for name in projectors {
+                query = query.bind(*name);
+            }
+            query.execute(&mut **tx).await?;
         }
     }
-    let found: Option<(i64, i64)> = on_tx!(tx, tx => sqlx::query_as(
-        "SELECT tx_id, global_seq FROM projection_checkpoints WHERE projector = $1",
-    )
-    .bind(projector)
-    .fetch_optional(&mut **tx)
-    .await?);
-    let Some((tx_id, global_seq)) = found else {
-        // The first run of this projector: its checkpoint starts at the beginning.
-        on_tx!(tx, tx => sqlx::query(
-            "INSERT INTO projection_checkpoints (projector, tx_id, global_seq) VALUES ($1, 0, 0)
-             ON CONFLICT (projector) DO NOTHING",
-        )
-        .bind(projector)
-        .execute(&mut **tx)
-        .await
-        .map(drop))?;
-        return Ok(Position::default());
-    };
-    Ok(Position { tx_id, global_seq })
+    let sql = format!(
+        "SELECT projector, tx_id, global_seq FROM projection_checkpoints WHERE projector IN ({})",
+        numbered(1, projectors.len())
+    );
+    let found: Vec<(String, i64, i64)> = on_tx!(tx, tx => {
+        let mut query = sqlx::query_as(&sql);
+        for name in projectors {
+            query = query.bind(*name);
+        }
+        query.fetch_all(&mut **tx).await?
+    });
+    let mut positions = Vec::with_capacity(projectors.len());
+    for name in projectors {
+        match found.iter().find(|(projector, ..)| projector == name) {
+            Some((_, tx_id, global_seq)) => positions.push(Position {
+                tx_id: *tx_id,
+                global_seq: *global_seq,
+            }),
+            None => {
+                on_tx!(tx, tx => sqlx::query(
+                    "INSERT INTO projection_checkpoints (projector, tx_id, global_seq) VALUES ($1, 0, 0)
+                     ON CONFLICT (projector) DO NOTHING",
+                )
+                .bind(*name)
+                .execute(&mut **tx)
+                .await
+                .map(drop))?;
+                positions.push(Position::default());
+            }
+        }
+    }
+    Ok(positions)
 }
 
 /// The advisory-lock namespace of projection checkpoints (any constant no
 /// other lock of this database uses).
 const CHECKPOINT_LOCKS: i32 = 0x7a6e_6401;
 
-pub async fn save_checkpoint(tx: &mut Tx, projector: &str, position: Position) -> anyhow::Result<()> {
+/// Moves the checkpoints of `projectors` forward to `position`; one already
+/// past it stays where it is.
+pub async fn advance_checkpoints(tx: &mut Tx, projectors: &[&str], position: Position) -> anyhow::Result<()> {
+    let sql = format!(
+        "UPDATE projection_checkpoints SET tx_id = $1, global_seq = $2
+         WHERE (tx_id, global_seq) < ($1, $2) AND projector IN ({})",
+        numbered(3, projectors.len())
+    );
     on_tx!(tx, tx => {
-        sqlx::query("UPDATE projection_checkpoints SET tx_id = $1, global_seq = $2 WHERE projector = $3")
-            .bind(position.tx_id)
-            .bind(position.global_seq)
+        let mut query = sqlx::query(&sql).bind(position.tx_id).bind(position.global_seq);
+        for name in projectors {
+            query = query.bind(*name);
+        }
+        query.execute(&mut **tx).await?;
+    });
+    Ok(())
+}
+
+/// Puts a projector's checkpoint back to the start, before a replay.
+pub async fn rewind_checkpoint(tx: &mut Tx, projector: &str) -> anyhow::Result<()> {
+    on_tx!(tx, tx => {
+        sqlx::query("UPDATE projection_checkpoints SET tx_id = 0, global_seq = 0 WHERE projector = $1")
             .bind(projector)
             .execute(&mut **tx)
             .await?;
     });
     Ok(())
+}
+
+/// `$first, $first+1, ...`: `count` placeholders.
+fn numbered(first: usize, count: usize) -> String {
+    let numbers: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    numbers.join(", ")
 }

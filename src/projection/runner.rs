@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
-use super::feed::{events_after, held_back, lock_checkpoint, save_checkpoint, Position};
-use super::Projector;
+use super::feed::{advance_checkpoints, events_after, held_back, lock_checkpoints, rewind_checkpoint};
+use super::{Projector, StoredEvent};
 use crate::db::Db;
 use crate::live::Publisher;
 
@@ -24,7 +24,8 @@ const HELD_BACK_RETRY: Duration = Duration::from_millis(1);
 
 /// What one look at the feed did.
 enum Batch {
-    Applied(usize),
+    /// Applied this many events; `more` when the feed already holds others.
+    Applied { events: usize, more: bool },
     /// Nothing new.
     Idle,
     /// Nothing yet: newer events wait for an older transaction to end.
@@ -41,6 +42,8 @@ pub struct Changed {
 pub struct ProjectionRunner {
     db: Db,
     projector: Arc<dyn Projector>,
+    /// Fed from the same batches, each after its own checkpoint.
+    riders: Vec<Arc<dyn Projector>>,
     applied: watch::Sender<u64>,
     /// Aggregates touched by each committed batch, for live subscribers.
     changed: broadcast::Sender<Changed>,
@@ -77,10 +80,18 @@ impl ProjectionRunner {
         Self {
             db,
             projector,
+            riders: Vec::new(),
             applied: watch::channel(0).0,
             changed: broadcast::channel(1024).0,
             publisher: None,
         }
+    }
+
+    /// Feeds `projector` too, from the same reads of the feed and in the same
+    /// transactions: one batch's overhead serves both. It keeps its own
+    /// checkpoint, so a replay of the main projector does not replay it.
+    pub fn also_feed(&mut self, projector: Arc<dyn Projector>) {
+        self.riders.push(projector);
     }
 
     /// Announces every batch to the other replicas through `publisher`.
@@ -98,15 +109,23 @@ impl ProjectionRunner {
     /// Applies the next batch; returns how many events it held.
     pub async fn run_once(&self) -> anyhow::Result<usize> {
         match self.next_batch().await? {
-            Batch::Applied(n) => Ok(n),
+            Batch::Applied { events, .. } => Ok(events),
             Batch::Idle | Batch::HeldBack => Ok(0),
         }
     }
 
+    fn names(&self) -> Vec<&'static str> {
+        std::iter::once(&self.projector)
+            .chain(&self.riders)
+            .map(|p| p.name())
+            .collect()
+    }
+
     async fn next_batch(&self) -> anyhow::Result<Batch> {
-        let name = self.projector.name();
+        let names = self.names();
         let mut tx = self.db.begin_derived().await?;
-        let from = lock_checkpoint(&mut tx, name).await?;
+        let positions = lock_checkpoints(&mut tx, &names).await?;
+        let from = positions.iter().copied().min().unwrap_or_default();
         let events = events_after(&mut tx, from, BATCH).await?;
         let Some(last) = events.last().map(|e| e.position) else {
             // Dropping the transaction rolls it back: an idle poll writes nothing.
@@ -116,9 +135,22 @@ impl ProjectionRunner {
                 Batch::Idle
             });
         };
-        self.projector.apply(&mut tx, &events).await?;
-        save_checkpoint(&mut tx, name, last).await?;
-        let mut ids: Vec<String> = events.iter().map(|e| e.aggregate_id.clone()).collect();
+        let projectors = std::iter::once(&self.projector).chain(&self.riders);
+        let mut ours: &[StoredEvent] = &[];
+        for (i, (projector, seen)) in projectors.zip(&positions).enumerate() {
+            let unseen = &events[events.partition_point(|e| e.position <= *seen)..];
+            if !unseen.is_empty() {
+                projector.apply(&mut tx, unseen).await?;
+            }
+            if i == 0 {
+                ours = unseen;
+            }
+        }
+        advance_checkpoints(&mut tx, &names, last).await?;
+        // Asked here, one statement saves the look at an empty feed that
+        // would otherwise follow every batch.
+        let more = events.len() as i64 == BATCH || held_back(&mut tx, last).await?;
+        let mut ids: Vec<String> = ours.iter().map(|e| e.aggregate_id.clone()).collect();
         ids.sort_unstable();
         ids.dedup();
         if let Some(publisher) = &self.publisher {
@@ -130,7 +162,10 @@ impl ProjectionRunner {
             ids: ids.into(),
             remote: false,
         });
-        Ok(Batch::Applied(events.len()))
+        Ok(Batch::Applied {
+            events: events.len(),
+            more,
+        })
     }
 
     /// Applies batches until the feed is drained.
@@ -155,7 +190,7 @@ impl ProjectionRunner {
             return Ok(0);
         }
         let mut tx = self.db.begin().await?;
-        lock_checkpoint(&mut tx, self.projector.name()).await?;
+        lock_checkpoints(&mut tx, &[self.projector.name()]).await?;
         let mended = self.projector.repair(&mut tx).await?;
         tx.commit().await?;
         if mended > 0 {
@@ -168,9 +203,9 @@ impl ProjectionRunner {
     pub async fn replay(&self) -> anyhow::Result<usize> {
         let name = self.projector.name();
         let mut tx = self.db.begin().await?;
-        lock_checkpoint(&mut tx, name).await?;
+        lock_checkpoints(&mut tx, &[name]).await?;
         self.projector.reset(&mut tx).await?;
-        save_checkpoint(&mut tx, name, Position::default()).await?;
+        rewind_checkpoint(&mut tx, name).await?;
         tx.commit().await?;
         self.catch_up().await
     }
@@ -189,8 +224,11 @@ impl ProjectionRunner {
         let mut failures: u32 = 0;
         let mut held_back: u32 = 0;
         loop {
+            // Commits from here on wake the wait after this batch; earlier
+            // ones are in it, or held back, which the batch reports.
+            wake.borrow_and_update();
             match self.next_batch().await {
-                Ok(Batch::Idle) => {
+                Ok(Batch::Idle | Batch::Applied { more: false, .. }) => {
                     (failures, held_back) = (0, 0);
                     tokio::select! {
                         _ = wake.changed() => {}
@@ -206,7 +244,7 @@ impl ProjectionRunner {
                         () = tokio::time::sleep(retry) => {}
                     }
                 }
-                Ok(Batch::Applied(_)) => (failures, held_back) = (0, 0),
+                Ok(Batch::Applied { more: true, .. }) => (failures, held_back) = (0, 0),
                 Err(error) => {
                     failures = failures.saturating_add(1);
                     tracing::error!(projector = name, error = %error, "projection batch failed; retrying");

@@ -2,6 +2,8 @@
 //! Every finish is fenced by the lease owner and the row's generation, so a
 //! worker that lost its lease, or raced a newer change, cannot drop work.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 
 use super::pause::not_paused;
@@ -17,24 +19,46 @@ pub struct Job {
     pub pending_since: DateTime<Utc>,
 }
 
-/// A new change resets the attempts and bumps the generation, so a worker
-/// busy with the old change cannot finish the job under it.
-const ENQUEUE: &str =
-    "INSERT INTO clerk_sync_jobs (user_id, due_at, attempts, claims, generation, pending_since)
-    VALUES ($1, $2, 0, 0, 1, $2)
-    ON CONFLICT (user_id) DO UPDATE SET due_at = excluded.due_at, attempts = 0,
-        generation = clerk_sync_jobs.generation + 1";
-
-/// Records that `user_id` owes Clerk its latest state, due at once.
-pub async fn enqueue(tx: &mut Tx, user_id: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
-    on_tx!(tx, tx => {
-        sqlx::query(ENQUEUE)
-        .bind(user_id)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    });
+/// Records that each user owes Clerk its latest state, due at once; a user
+/// named more than once is enqueued once, with its latest change. A new
+/// change resets the attempts and bumps the generation, so a worker busy
+/// with the old change cannot finish the job under it.
+pub async fn enqueue_all(tx: &mut Tx, owed: &[(&str, DateTime<Utc>)]) -> anyhow::Result<()> {
+    let mut latest: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for &(user_id, at) in owed {
+        let due = latest.entry(user_id).or_insert(at);
+        *due = (*due).max(at);
+    }
+    let latest: Vec<(&str, DateTime<Utc>)> = latest.into_iter().collect();
+    // One statement for a whole batch; a multi-row upsert may not name a row twice.
+    for chunk in latest.chunks(ENQUEUE_ROWS) {
+        let sql = format!(
+            "INSERT INTO clerk_sync_jobs (user_id, due_at, attempts, claims, generation, pending_since)
+             VALUES {}
+             ON CONFLICT (user_id) DO UPDATE SET due_at = excluded.due_at, attempts = 0,
+                 generation = clerk_sync_jobs.generation + 1",
+            rows_of_new_jobs(chunk.len())
+        );
+        on_tx!(tx, tx => {
+            let mut query = sqlx::query(&sql);
+            for (user_id, at) in chunk {
+                query = query.bind(*user_id).bind(*at);
+            }
+            query.execute(&mut **tx).await?;
+        });
+    }
     Ok(())
+}
+
+/// Rows per enqueue statement: two parameters each, well under SQLite's limit.
+const ENQUEUE_ROWS: usize = 500;
+
+/// `($1, $2, 0, 0, 1, $2), ($3, $4, 0, 0, 1, $4), ...`
+fn rows_of_new_jobs(count: usize) -> String {
+    let rows: Vec<String> = (0..count)
+        .map(|i| format!("(${}, ${}, 0, 0, 1, ${})", 2 * i + 1, 2 * i + 2, 2 * i + 2))
+        .collect();
+    rows.join(", ")
 }
 
 const PG_CLAIM: &str = concat!(
@@ -176,12 +200,9 @@ pub async fn renew(db: &Db, job: &Job, owner: &str, until: DateTime<Utc>) -> any
 
 /// Makes sure a push of `user_id` is due now, with or without a job so far.
 pub async fn ensure(db: &Db, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    on_db!(db, pool => sqlx::query(ENQUEUE)
-    .bind(user_id)
-    .bind(now)
-    .execute(pool)
-    .await
-    .map(drop))?;
+    let mut tx = db.begin().await?;
+    enqueue_all(&mut tx, &[(user_id, now)]).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -29,17 +29,17 @@ impl Projector for ClerkSyncSaga {
     }
 
     async fn apply(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
-        for event in events {
+        let owed = events.iter().filter(|event| {
             // Changes that came from Clerk are already there.
             let from_clerk = event.meta.origin == crate::store::Origin::Clerk;
-            if event.aggregate_type == User::TYPE
+            event.aggregate_type == User::TYPE
                 && OWED_TO_CLERK.contains(&event.event_type.as_str())
                 && !from_clerk
-            {
-                jobs::enqueue(tx, &event.aggregate_id, event.occurred_at()).await?;
-            }
-        }
-        Ok(())
+        });
+        let owed: Vec<(&str, _)> = owed
+            .map(|event| (event.aggregate_id.as_str(), event.occurred_at()))
+            .collect();
+        jobs::enqueue_all(tx, &owed).await
     }
 
     /// Jobs are work, not a view: a replay must not redo pushes.
