@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::db::Tx;
+use crate::db::{Db, Tx};
 use crate::on_tx;
 use crate::store::{EventMeta, MetadataMap};
 
@@ -131,6 +131,24 @@ pub async fn held_back(tx: &mut Tx, after: Position) -> anyhow::Result<bool> {
         }
         // One writer at a time: whatever is committed is in the feed.
         Tx::Sqlite(_) => false,
+    })
+}
+
+/// True when the feed holds events after `after`, handed out or held back:
+/// asked after a batch, to look again at once rather than wait for a wake-up
+/// that a commit elsewhere would not send.
+pub async fn any_after(db: &Db, after: Position) -> anyhow::Result<bool> {
+    Ok(match db {
+        Db::Pg(pool) => {
+            let next: Option<i64> = sqlx::query_scalar(PG_HELD_BACK)
+                .bind(after.tx_id)
+                .bind(after.global_seq)
+                .fetch_optional(pool)
+                .await?;
+            next.is_some()
+        }
+        // One writer, all in this process: every later commit wakes the runner.
+        Db::Sqlite(_) => false,
     })
 }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
-use super::feed::{advance_checkpoints, events_after, held_back, lock_checkpoints, rewind_checkpoint};
+use super::feed::{
+    advance_checkpoints, any_after, events_after, held_back, lock_checkpoints, rewind_checkpoint,
+};
 use super::{Projector, StoredEvent};
 use crate::db::Db;
 use crate::live::Publisher;
@@ -147,9 +149,6 @@ impl ProjectionRunner {
             }
         }
         advance_checkpoints(&mut tx, &names, last).await?;
-        // Asked here, one statement saves the look at an empty feed that
-        // would otherwise follow every batch.
-        let more = events.len() as i64 == BATCH || held_back(&mut tx, last).await?;
         let mut ids: Vec<String> = ours.iter().map(|e| e.aggregate_id.clone()).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -162,6 +161,9 @@ impl ProjectionRunner {
             ids: ids.into(),
             remote: false,
         });
+        // Asked once the batch is out: one query saves the look at an empty
+        // feed that would otherwise follow every batch.
+        let more = events.len() as i64 == BATCH || any_after(&self.db, last).await?;
         Ok(Batch::Applied {
             events: events.len(),
             more,
