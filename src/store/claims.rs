@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
-use crate::db::{placeholders, Db, Tx};
+use crate::db::{Db, Tx};
 use crate::domain::user::User;
 use crate::domain::values::{email_key, username_key};
 use crate::{on_db, on_tx};
@@ -114,7 +114,7 @@ pub async fn claim_all(
     let sql = format!(
         "INSERT INTO identity_claims (kind, value, user_id, claimed_at) VALUES {}
          ON CONFLICT (kind, value) DO NOTHING RETURNING kind",
-        placeholders(wanted.len(), 4)
+        tx.placeholders(wanted.len(), 4)
     );
     let inserted: Vec<String> = on_tx!(tx, tx => {
         let mut query = sqlx::query_scalar(&sql);

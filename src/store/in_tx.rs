@@ -9,7 +9,7 @@ use cqrs_es::{Aggregate, DomainEvent, EventEnvelope};
 use serde_json::Value;
 
 use super::MetadataMap;
-use crate::db::{placeholders, Tx};
+use crate::db::Tx;
 use crate::domain::user::{User, UserEvent};
 use crate::on_tx;
 
@@ -42,7 +42,7 @@ pub async fn append(
     let sql = format!(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
          VALUES {}",
-        placeholders(rows.len(), 7)
+        tx.placeholders(rows.len(), 7)
     );
     let inserted = on_tx!(tx, tx => {
         let mut query = sqlx::query(&sql);

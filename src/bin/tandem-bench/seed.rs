@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration as TimeDelta, SubsecRound, Utc};
 use cqrs_es::{Aggregate, DomainEvent};
-use tandem::db::{placeholders, Db, Tx};
+use tandem::db::{Db, Tx};
 use tandem::domain::user::{ClerkProfile, LocalProfile, User, UserEvent};
 use tandem::store::{EventMeta, Origin};
 use tandem::{on_db, on_tx};
@@ -174,7 +174,7 @@ pub async fn users(db: &Db, from: u64, to: u64, events: usize) -> anyhow::Result
 async fn insert_events(tx: &mut Tx, rows: &[Row]) -> anyhow::Result<()> {
     let sql = format!(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES {}",
-        placeholders(rows.len(), 7)
+        tx.placeholders(rows.len(), 7)
     );
     on_tx!(tx, tx => {
         let mut query = sqlx::query(&sql);
@@ -196,7 +196,7 @@ async fn insert_events(tx: &mut Tx, rows: &[Row]) -> anyhow::Result<()> {
 async fn insert_claims(tx: &mut Tx, rows: &[(&str, String, String, DateTime<Utc>)]) -> anyhow::Result<()> {
     let sql = format!(
         "INSERT INTO identity_claims (kind, value, user_id, claimed_at) VALUES {}",
-        placeholders(rows.len(), 4)
+        tx.placeholders(rows.len(), 4)
     );
     on_tx!(tx, tx => {
         let mut query = sqlx::query(&sql);

@@ -7,7 +7,7 @@ use cqrs_es::DomainEvent;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::db::{placeholders, Tx};
+use crate::db::Tx;
 use crate::domain::user::{ClerkProfile, LocalProfile, UserEvent};
 use crate::domain::values::{email_key, username_key, SocialLink};
 use crate::on_tx;
@@ -307,7 +307,7 @@ pub async fn load_many(tx: &mut Tx, ids: &[&str]) -> anyhow::Result<HashMap<Stri
     for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT {COLUMNS} FROM admin_users WHERE id IN ({})",
-            placeholders(chunk.len(), 1)
+            tx.placeholders(chunk.len(), 1)
         );
         let found: Vec<AdminUserRow> = on_tx!(tx, tx => {
             let mut query = sqlx::query_as(&sql);
@@ -383,7 +383,7 @@ async fn upsert(tx: &mut Tx, changes: &[Change<'_>]) -> anyhow::Result<()> {
             last_synced_at = excluded.last_synced_at, version = excluded.version,
             last_sequence = excluded.last_sequence, created_at = excluded.created_at,
             updated_at = excluded.updated_at, deleted_at = excluded.deleted_at",
-        placeholders(changes.len(), 23)
+        tx.placeholders(changes.len(), 23)
     );
     on_tx!(tx, tx => {
         let mut query = sqlx::query(&sql);
@@ -421,11 +421,21 @@ async fn upsert(tx: &mut Tx, changes: &[Change<'_>]) -> anyhow::Result<()> {
 async fn replace_roles(tx: &mut Tx, rows: &[&AdminUserRow]) -> anyhow::Result<()> {
     let delete = format!(
         "DELETE FROM admin_user_roles WHERE user_id IN ({})",
-        placeholders(rows.len(), 1)
+        tx.placeholders(rows.len(), 1)
     );
     let pairs: Vec<(&str, &str)> = rows
         .iter()
         .flat_map(|row| row.roles.0.iter().map(|role| (role.as_str(), row.id.as_str())))
+        .collect();
+    let inserts: Vec<(String, &[(&str, &str)])> = pairs
+        .chunks(ROWS_PER_STATEMENT)
+        .map(|chunk| {
+            let values = tx.placeholders(chunk.len(), 2);
+            (
+                format!("INSERT INTO admin_user_roles (role, user_id) VALUES {values}"),
+                chunk,
+            )
+        })
         .collect();
     on_tx!(tx, tx => {
         let mut query = sqlx::query(&delete);
@@ -433,10 +443,9 @@ async fn replace_roles(tx: &mut Tx, rows: &[&AdminUserRow]) -> anyhow::Result<()
             query = query.bind(&row.id);
         }
         query.execute(&mut **tx).await?;
-        for chunk in pairs.chunks(ROWS_PER_STATEMENT) {
-            let insert = format!("INSERT INTO admin_user_roles (role, user_id) VALUES {}", placeholders(chunk.len(), 2));
-            let mut query = sqlx::query(&insert);
-            for (role, id) in chunk {
+        for (insert, chunk) in &inserts {
+            let mut query = sqlx::query(insert);
+            for (role, id) in chunk.iter() {
                 query = query.bind(*role).bind(*id);
             }
             query.execute(&mut **tx).await?;
