@@ -37,12 +37,12 @@ pub async fn enqueue_all(tx: &mut Tx, owed: &[(&str, DateTime<Utc>)]) -> anyhow:
              VALUES {}
              ON CONFLICT (user_id) DO UPDATE SET due_at = excluded.due_at, attempts = 0,
                  generation = clerk_sync_jobs.generation + 1",
-            rows_of_new_jobs(chunk.len())
+            tx.placeholders(chunk.len(), 6)
         );
         on_tx!(tx, tx => {
             let mut query = sqlx::query(&sql);
             for (user_id, at) in chunk {
-                query = query.bind(*user_id).bind(*at);
+                query = query.bind(*user_id).bind(*at).bind(0_i64).bind(0_i64).bind(1_i64).bind(*at);
             }
             query.execute(&mut **tx).await?;
         });
@@ -50,16 +50,8 @@ pub async fn enqueue_all(tx: &mut Tx, owed: &[(&str, DateTime<Utc>)]) -> anyhow:
     Ok(())
 }
 
-/// Rows per enqueue statement: two parameters each, well under SQLite's limit.
+/// Rows per enqueue statement: six parameters each, well under SQLite's limit.
 const ENQUEUE_ROWS: usize = 500;
-
-/// `($1, $2, 0, 0, 1, $2), ($3, $4, 0, 0, 1, $4), ...`
-fn rows_of_new_jobs(count: usize) -> String {
-    let rows: Vec<String> = (0..count)
-        .map(|i| format!("(${}, ${}, 0, 0, 1, ${})", 2 * i + 1, 2 * i + 2, 2 * i + 2))
-        .collect();
-    rows.join(", ")
-}
 
 const PG_CLAIM: &str = concat!(
     "UPDATE clerk_sync_jobs SET lease_owner = $1, lease_until = $2, claims = claims + 1
