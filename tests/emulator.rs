@@ -765,6 +765,68 @@ async fn an_unknown_api_version_is_api_version_invalid_and_no_version_is_accepte
 }
 
 #[tokio::test]
+async fn identifiers_given_up_are_free_for_another_user() {
+    let clerk = Clerk::start().await;
+    let ada = clerk
+        .create_user(json!({
+            "email_address": ["ada@example.com", "ada.old@example.com"],
+            "username": "ada_l",
+            "external_id": "t-1"
+        }))
+        .await;
+    let ada_path = format!("/v1/users/{}", str_of(&ada, "id"));
+    clerk
+        .ok(
+            Method::PATCH,
+            &ada_path,
+            json!({ "username": "ada_lovelace", "external_id": "t-2" }),
+        )
+        .await;
+    let old_email = ada["email_addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["email_address"] == "ada.old@example.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    clerk
+        .ok(
+            Method::DELETE,
+            &format!("/v1/email_addresses/{old_email}"),
+            Value::Null,
+        )
+        .await;
+    let bob = clerk
+        .create_user(json!({
+            "email_address": ["ADA.OLD@example.com"],
+            "username": "ada_l",
+            "external_id": "t-1"
+        }))
+        .await;
+    assert_eq!(
+        bob["username"], "ada_l",
+        "the old username, the old external id and the deleted address are free"
+    );
+    let taken = clerk
+        .send(Method::POST, "/v1/users", json!({ "username": "ADA_LOVELACE" }))
+        .await;
+    expect_error(taken, StatusCode::UNPROCESSABLE_ENTITY, "form_identifier_exists").await;
+
+    clerk.ok(Method::DELETE, &ada_path, Value::Null).await;
+    let carol = clerk
+        .create_user(
+            json!({ "email_address": ["ada@example.com"], "username": "ada_lovelace", "external_id": "t-2" }),
+        )
+        .await;
+    assert_eq!(
+        carol["external_id"], "t-2",
+        "a deleted user's identifiers are free"
+    );
+}
+
+#[tokio::test]
 async fn an_email_username_or_external_id_in_use_is_form_identifier_exists() {
     let clerk = Clerk::start().await;
     let ada = clerk

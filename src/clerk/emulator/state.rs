@@ -124,6 +124,8 @@ pub struct Page {
 #[derive(Default)]
 pub struct Store {
     users: HashMap<String, User>,
+    /// Kept with every write, so checks and lookups do not scan every user.
+    identifiers: Identifiers,
     /// Where deleted users stood in `created_at` order, so a `starting_after` cursor naming one still works.
     deleted: HashMap<String, i64>,
     last_ms: i64,
@@ -185,7 +187,7 @@ impl Store {
             created_at: new.created_at.unwrap_or(now),
             updated_at: now,
         };
-        self.users.insert(user.id.clone(), user.clone());
+        self.put(user.clone());
         Ok((user.clone(), Change::Created(user)))
     }
 
@@ -256,6 +258,7 @@ impl Store {
             .users
             .remove(id)
             .ok_or_else(|| ApiError::user_not_found(id))?;
+        self.identifiers.forget(&user);
         self.deleted.insert(user.id.clone(), user.created_at);
         let change = Change::Deleted {
             id: user.id,
@@ -265,9 +268,9 @@ impl Store {
     }
 
     pub fn email(&self, id: &str) -> Result<&EmailAddress, ApiError> {
-        self.users
-            .values()
-            .flat_map(|u| &u.email_addresses)
+        self.email_owner(id)?
+            .email_addresses
+            .iter()
             .find(|e| e.id == id)
             .ok_or_else(email_not_found)
     }
@@ -377,14 +380,23 @@ impl Store {
     }
 
     fn save(&mut self, user: User) -> (User, Change) {
-        self.users.insert(user.id.clone(), user.clone());
+        self.put(user.clone());
         (user.clone(), Change::Updated(user))
     }
 
+    /// Stores `user` in place of its earlier state, identifiers included.
+    fn put(&mut self, user: User) {
+        if let Some(before) = self.users.insert(user.id.clone(), user.clone()) {
+            self.identifiers.forget(&before);
+        }
+        self.identifiers.learn(&user);
+    }
+
     fn email_owner(&self, email_id: &str) -> Result<&User, ApiError> {
-        self.users
-            .values()
-            .find(|u| u.email_addresses.iter().any(|e| e.id == email_id))
+        self.identifiers
+            .email_ids
+            .get(email_id)
+            .and_then(|user_id| self.users.get(user_id))
             .ok_or_else(email_not_found)
     }
 
@@ -400,24 +412,66 @@ impl Store {
     }
 
     fn email_taken(&self, address: &str) -> bool {
-        self.users
-            .values()
-            .flat_map(|u| &u.email_addresses)
-            .any(|e| e.email_address.eq_ignore_ascii_case(address))
+        self.identifiers
+            .emails
+            .contains_key(&address.to_ascii_lowercase())
     }
 
     /// Whether a user other than `except` has the username; `username` is already lower-cased.
     fn username_taken(&self, username: &str, except: Option<&str>) -> bool {
-        self.users
-            .values()
-            .any(|u| Some(u.id.as_str()) != except && u.username.as_deref() == Some(username))
+        held_by_another(&self.identifiers.usernames, username, except)
     }
 
     fn external_id_taken(&self, external_id: &str, except: Option<&str>) -> bool {
-        self.users
-            .values()
-            .any(|u| Some(u.id.as_str()) != except && u.external_id.as_deref() == Some(external_id))
+        held_by_another(&self.identifiers.external_ids, external_id, except)
     }
+}
+
+/// Which user holds each unique identifier: the bench keeps tens of thousands
+/// of users here, and a scan of all of them on every create cost it CPU that
+/// the server under test shares.
+#[derive(Default)]
+struct Identifiers {
+    /// By address in lower case: Clerk compares them without case.
+    emails: HashMap<String, String>,
+    email_ids: HashMap<String, String>,
+    usernames: HashMap<String, String>,
+    external_ids: HashMap<String, String>,
+}
+
+impl Identifiers {
+    fn learn(&mut self, user: &User) {
+        for email in &user.email_addresses {
+            self.emails
+                .insert(email.email_address.to_ascii_lowercase(), user.id.clone());
+            self.email_ids.insert(email.id.clone(), user.id.clone());
+        }
+        if let Some(username) = &user.username {
+            self.usernames.insert(username.clone(), user.id.clone());
+        }
+        if let Some(external_id) = &user.external_id {
+            self.external_ids.insert(external_id.clone(), user.id.clone());
+        }
+    }
+
+    fn forget(&mut self, user: &User) {
+        for email in &user.email_addresses {
+            self.emails.remove(&email.email_address.to_ascii_lowercase());
+            self.email_ids.remove(&email.id);
+        }
+        if let Some(username) = &user.username {
+            self.usernames.remove(username);
+        }
+        if let Some(external_id) = &user.external_id {
+            self.external_ids.remove(external_id);
+        }
+    }
+}
+
+fn held_by_another(holders: &HashMap<String, String>, value: &str, except: Option<&str>) -> bool {
+    holders
+        .get(value)
+        .is_some_and(|holder| Some(holder.as_str()) != except)
 }
 
 impl EmailAddress {
