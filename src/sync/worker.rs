@@ -54,13 +54,16 @@ impl SyncWorker {
         let mut running: JoinSet<()> = JoinSet::new();
         loop {
             let free = self.config.concurrency.saturating_sub(running.len());
-            let claimed = if free == 0 {
-                Vec::new()
+            let (claimed, failed) = if free == 0 {
+                (Vec::new(), false)
             } else {
-                self.claim(free).await.unwrap_or_else(|error| {
-                    tracing::error!(error = %error, "claiming sync jobs failed");
-                    Vec::new()
-                })
+                match self.claim(free).await {
+                    Ok(jobs) => (jobs, false),
+                    Err(error) => {
+                        tracing::error!(error = %error, "claiming sync jobs failed");
+                        (Vec::new(), true)
+                    }
+                }
             };
             let took_work = !claimed.is_empty();
             for job in claimed {
@@ -73,7 +76,8 @@ impl SyncWorker {
             // Only a free worker with nothing claimable looks for the next due
             // job: busy, the next claim waits for a finished job or a wake-up,
             // instead of asking the database in a loop. Paused, nothing is due.
-            let sleep = if free > 0 && !took_work {
+            // A failed claim waits too, rather than retrying at once.
+            let sleep = if free > 0 && !took_work && !failed {
                 self.until_next_due().await
             } else {
                 IDLE_POLL
