@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -20,6 +20,13 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// 256 KiB at 29 MiB, for the same list and write throughput.
 const SQLITE_CONNECTIONS: u32 = 4;
 const SQLITE_PAGE_CACHE_KIB: u32 = 256;
+
+const PG_CONNECTIONS: u32 = 16;
+
+/// A Postgres connection used this recently has just proven itself; one idle
+/// longer is pinged before use. A restart takes longer than this, so every
+/// connection it broke is caught before a query fails on it.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -59,11 +66,29 @@ impl Db {
     /// Opens a pool for a `postgres://` or `sqlite:` URL; SQLite files and
     /// their folder are created on first use.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
+        Self::connect_sized(url, None).await
+    }
+
+    /// [`Self::connect`] with at most `connections` connections instead of
+    /// the store's default.
+    pub async fn connect_sized(url: &str, connections: Option<u32>) -> Result<Self, sqlx::Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(connections.unwrap_or(PG_CONNECTIONS))
                 .acquire_timeout(Duration::from_secs(10))
+                // sqlx pings every connection it hands out by default: one more
+                // round trip to Postgres per query or transaction. Only one that
+                // sat idle may have been dropped by a restart meanwhile.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_AFTER_IDLE {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await?;
             return Ok(Self::Pg(pool));
@@ -86,8 +111,11 @@ impl Db {
             }
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(SQLITE_CONNECTIONS)
+            .max_connections(connections.unwrap_or(SQLITE_CONNECTIONS))
             .acquire_timeout(Duration::from_secs(10))
+            // A connection in this process has no socket to lose; the ping
+            // would only be a round trip to its worker thread.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Self::Sqlite(pool))

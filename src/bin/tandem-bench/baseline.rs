@@ -1,13 +1,9 @@
 //! What the database alone does, measured by this process on the same
 //! database as the server: the ceiling each Tandem figure is compared with.
 
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::json;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tandem::db::Db;
 use tandem::on_db;
 
@@ -15,23 +11,7 @@ use crate::load::{closed_loop, Stats, Until};
 
 /// A pool of `connections` with the server's own connection settings.
 pub async fn pool(url: &str, connections: u32) -> anyhow::Result<Db> {
-    if url.starts_with("postgres") {
-        let pool = PgPoolOptions::new()
-            .max_connections(connections)
-            .connect_with(PgConnectOptions::from_str(url)?)
-            .await?;
-        return Ok(Db::Pg(pool));
-    }
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(connections)
-        .connect_with(options)
-        .await?;
-    Ok(Db::Sqlite(pool))
+    Ok(Db::connect_sized(url, Some(connections)).await?)
 }
 
 /// Single-row INSERT transactions into a table shaped like the events table.
