@@ -70,6 +70,8 @@ pub struct SyncConfig {
     pub lease: Duration,
     /// Reconcile with Clerk this often, to catch missed webhooks; `None` is never.
     pub reconcile_every: Option<Duration>,
+    /// Vacuum the job table (Postgres) after this many jobs ran here.
+    pub vacuum_after_jobs: u64,
 }
 
 impl Default for SyncConfig {
@@ -79,9 +81,14 @@ impl Default for SyncConfig {
             concurrency: DEFAULT_SYNC_CONCURRENCY,
             lease: DEFAULT_LEASE,
             reconcile_every: None,
+            vacuum_after_jobs: DEFAULT_VACUUM_AFTER_JOBS,
         }
     }
 }
+
+/// Often enough that a claim never walks more than a few pages of finished
+/// jobs; a vacuum of the small table that leaves takes milliseconds.
+const DEFAULT_VACUUM_AFTER_JOBS: u64 = 1_000;
 
 const DEFAULT_RETRY_SCHEDULE: [Duration; 3] = [
     Duration::from_secs(60),
@@ -263,6 +270,7 @@ impl Config {
                 concurrency,
                 lease,
                 reconcile_every,
+                vacuum_after_jobs: DEFAULT_VACUUM_AFTER_JOBS,
             },
         })
     }

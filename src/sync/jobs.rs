@@ -219,3 +219,14 @@ pub async fn oldest_pending(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
     .fetch_one(pool)
     .await?))
 }
+
+/// Clears the dead row versions finished jobs left (Postgres only). Skips the
+/// table when another vacuum holds it, e.g. another replica's.
+pub async fn vacuum(db: &Db) -> anyhow::Result<()> {
+    if let Db::Pg(pool) = db {
+        sqlx::query("VACUUM (SKIP_LOCKED) clerk_sync_jobs")
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}

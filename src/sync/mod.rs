@@ -6,6 +6,7 @@ mod jobs;
 mod pause;
 mod push;
 mod saga;
+mod upkeep;
 mod worker;
 
 pub use control::{Overview, RetryError, SyncControl};

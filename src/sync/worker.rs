@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 
 use super::jobs::{self, Job, JobEnd};
 use super::push::{push, Attempt};
+use super::upkeep::JobTableUpkeep;
 use crate::clerk::{ClerkClient, ClerkError};
 use crate::config::SyncConfig;
 use crate::db::Db;
@@ -27,6 +28,7 @@ pub struct SyncWorker {
     clerk: Arc<ClerkClient>,
     config: SyncConfig,
     metrics: Metrics,
+    upkeep: Arc<JobTableUpkeep>,
     /// Identifies this process's leases.
     owner: String,
 }
@@ -40,6 +42,7 @@ impl SyncWorker {
         metrics: Metrics,
     ) -> Self {
         Self {
+            upkeep: JobTableUpkeep::new(db.clone(), config.vacuum_after_jobs),
             db,
             log,
             clerk,
@@ -130,6 +133,7 @@ impl SyncWorker {
             // The lease runs out and another worker takes the job again.
             tracing::error!(user.id = %job.user_id, error = %format!("{error:#}"), "sync job failed to run");
         }
+        self.upkeep.job_ran();
     }
 
     async fn try_job(&self, job: &Job) -> anyhow::Result<()> {

@@ -23,6 +23,9 @@ pub const RETRY_SCHEDULE: [Duration; 3] = [
     Duration::from_millis(300),
 ];
 
+/// Sync jobs between vacuums of the job table (Postgres).
+pub const VACUUM_AFTER_JOBS: u64 = 3;
+
 #[derive(Clone, Copy, Debug)]
 pub enum Store {
     Sqlite,
@@ -161,6 +164,8 @@ impl TestApp {
                 concurrency: 8,
                 lease: Duration::from_secs(2),
                 reconcile_every: None,
+                // Often, so vacuums run amid the other work of every test.
+                vacuum_after_jobs: VACUUM_AFTER_JOBS,
             },
         }
     }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use tandem::db::Db;
+
 use crate::helpers::*;
 use crate::on_both_stores;
 
@@ -291,4 +293,46 @@ on_both_stores! {
         let anonymous = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap();
         assert_eq!(anonymous.status(), 401);
     }
+}
+
+#[tokio::test]
+async fn finished_jobs_are_vacuumed_away_on_postgres() {
+    let Some(app) = TestApp::spawn(Store::Postgres).await else {
+        eprintln!("TEST_DATABASE_URL is not set: Postgres run skipped");
+        return;
+    };
+    let Db::Pg(pool) = app.db().await else {
+        unreachable!("a Postgres app")
+    };
+    // Counts manual vacuums only: autovacuum has a column of its own.
+    let vacuums = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'clerk_sync_jobs'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(vacuums().await, 0);
+    for n in 0..VACUUM_AFTER_JOBS * 2 {
+        let (id, _) = synced_user(&app, json!({ "email": format!("v{n}@example.com") })).await;
+        assert_eq!(app.clerk_users_for(&id).await.len(), 1);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while vacuums().await < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job table was not vacuumed twice"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dead: i64 =
+        sqlx::query_scalar("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'clerk_sync_jobs'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        dead < VACUUM_AFTER_JOBS as i64 * 2,
+        "{dead} dead row versions left"
+    );
 }
