@@ -51,6 +51,17 @@ impl BenchDb {
         }
     }
 
+    /// True when this is a Postgres server whose autovacuum is off, as on CI
+    /// servers tuned for short tests.
+    pub async fn lacks_autovacuum(&self) -> anyhow::Result<bool> {
+        if self.postgres.is_none() {
+            return Ok(false);
+        }
+        let mut conn = sqlx::PgConnection::connect(&self.url).await?;
+        let setting: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&mut conn).await?;
+        Ok(setting == "off")
+    }
+
     pub async fn drop_database(self) -> anyhow::Result<()> {
         if let Some(file) = &self.file {
             for suffix in ["", "-wal", "-shm"] {

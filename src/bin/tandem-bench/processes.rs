@@ -341,7 +341,7 @@ pub struct Cpu {
 
 impl Cpu {
     /// Reads `/proc/<pid>/stat` of every process (clock ticks of 10 ms, as on every Linux we run on).
-    pub fn now(server: &Server, emulator: &Emulator) -> Self {
+    pub fn now(server: Option<&Server>, emulator: &Emulator) -> Self {
         let mut cpu = Self::default();
         let own = std::process::id();
         let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -363,7 +363,7 @@ impl Cpu {
                 .get(11..13)
                 .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
             let seconds = ticks / 100.0;
-            if pid == server.child.id() {
+            if server.is_some_and(|server| pid == server.child.id()) {
                 cpu.tandem += seconds;
             } else if pid == emulator.child.id() {
                 cpu.emulator += seconds;

@@ -93,6 +93,9 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     );
     let emulator = Emulator::start(&bin, &dir).await?;
     let db = BenchDb::create(args.store, &args.postgres_url, &dir, "tandem_bench_api").await?;
+    if db.lacks_autovacuum().await? {
+        report.note("This Postgres server runs with autovacuum off: nothing gathers planner statistics or clears dead rows during the run, except the sync job table's own upkeep");
+    }
     let setup = ServerSetup {
         bin: &bin,
         logs: &dir,
@@ -103,7 +106,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     };
 
     step("1 raw INSERT baseline");
-    let raw = raw_baseline(&db.url, scale).await?;
+    let (raw, raw_cpu) = raw_baseline(&db.url, scale, &emulator).await?;
     for c in CONCURRENCY {
         report.throughput(
             "1",
@@ -114,6 +117,14 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             Goal::None,
         );
     }
+    report.figure(
+        "1",
+        "CPU per raw INSERT tx, c=16",
+        0.0,
+        cpu_per_request(raw_cpu, raw[&16].ok),
+        String::new(),
+        Goal::None,
+    );
 
     // The limiter would hold the sync backlog each run leaves at Clerk's 100 calls/s, and
     // settling between runs would take minutes; item 6 measures it.
@@ -127,7 +138,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let mut updatable = Vec::new();
     for c in CONCURRENCY {
         let ids: Created = Arc::default();
-        let cpu = Cpu::now(&server, &emulator);
+        let cpu = Cpu::now(Some(&server), &emulator);
         let stats = create_users(
             &server.api,
             c,
@@ -136,7 +147,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             ids.clone(),
         )
         .await;
-        let cpu = Cpu::now(&server, &emulator).since(cpu);
+        let cpu = Cpu::now(Some(&server), &emulator).since(cpu);
         settle(&server.api).await?;
         if c == 16 {
             report.figure(
@@ -209,9 +220,9 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
 
     step("5 webhook ingest");
-    let cpu = Cpu::now(&server, &emulator);
+    let cpu = Cpu::now(Some(&server), &emulator);
     let stats = webhooks(&server.api, Until::Elapsed(scale.run)).await?;
-    let cpu = Cpu::now(&server, &emulator).since(cpu);
+    let cpu = Cpu::now(Some(&server), &emulator).since(cpu);
     report.throughput(
         "5",
         "webhook user.created (signed, verified, deduplicated, applied), c=16",
@@ -478,12 +489,22 @@ fn machine() -> String {
     )
 }
 
-async fn raw_baseline(url: &str, scale: &Scale) -> anyhow::Result<BTreeMap<usize, Stats>> {
+/// The raw INSERT baseline at each concurrency, and the CPU it took at c=16.
+async fn raw_baseline(
+    url: &str,
+    scale: &Scale,
+    emulator: &Emulator,
+) -> anyhow::Result<(BTreeMap<usize, Stats>, Cpu)> {
     let mut raw = BTreeMap::new();
+    let mut cpu_at_16 = Cpu::default();
     for c in CONCURRENCY {
+        let cpu = Cpu::now(None, emulator);
         raw.insert(c, baseline::raw_inserts(url, c, Until::Elapsed(scale.run)).await?);
+        if c == 16 {
+            cpu_at_16 = Cpu::now(None, emulator).since(cpu);
+        }
     }
-    Ok(raw)
+    Ok((raw, cpu_at_16))
 }
 
 /// Lets the sync work a run left behind finish, so the next run starts on a quiet server.
