@@ -138,6 +138,7 @@ impl InboundSync {
             _ => self.linked(self.known(clerk_id).await?.holder, clerk_id).await?,
         };
         let Some(id) = found else {
+            let _turn = self.db.write_turn().await;
             on_db!(&self.db, pool => sqlx::query(
                 "INSERT INTO clerk_tombstones (clerk_id, deleted_at) VALUES ($1, $2) ON CONFLICT (clerk_id) DO NOTHING",
             )

@@ -102,6 +102,7 @@ async fn resume_offset(db: &Db) -> anyhow::Result<u32> {
 }
 
 async fn set_resume_offset(db: &Db, offset: Option<u32>) -> anyhow::Result<()> {
+    let _turn = db.write_turn().await;
     match offset {
         Some(offset) => on_db!(db, pool => sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -39,6 +39,7 @@ impl Receipts {
     /// applying is idempotent, so a crash in between only means the
     /// redelivery applies (nothing) again.
     pub async fn record(&self, delivery: &Delivery, outcome: &str) -> Result<(), sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         on_db!(&self.db, pool => sqlx::query(RECORD)
         .bind(&delivery.svix_id)
         .bind(&delivery.event_type)

@@ -100,7 +100,7 @@ pub async fn events_after(tx: &mut Tx, after: Position, limit: i64) -> anyhow::R
                 .fetch_all(&mut **tx)
                 .await?
         }
-        Tx::Sqlite(tx) => {
+        Tx::Sqlite(tx, _) => {
             sqlx::query_as(SQLITE_AFTER)
                 .bind(after.global_seq)
                 .bind(limit)
@@ -130,7 +130,7 @@ pub async fn held_back(tx: &mut Tx, after: Position) -> anyhow::Result<bool> {
             next.is_some()
         }
         // One writer at a time: whatever is committed is in the feed.
-        Tx::Sqlite(_) => false,
+        Tx::Sqlite(..) => false,
     })
 }
 
@@ -148,7 +148,7 @@ pub async fn any_after(db: &Db, after: Position) -> anyhow::Result<bool> {
             next.is_some()
         }
         // One writer, all in this process: every later commit wakes the runner.
-        Db::Sqlite(_) => false,
+        Db::Sqlite(..) => false,
     })
 }
 
@@ -166,7 +166,7 @@ pub async fn aggregate_events(
                 .fetch_all(&mut **tx)
                 .await?
         }
-        Tx::Sqlite(tx) => {
+        Tx::Sqlite(tx, _) => {
             sqlx::query_as(SQLITE_AGGREGATE)
                 .bind(aggregate_type)
                 .bind(aggregate_id)
@@ -194,7 +194,7 @@ pub async fn lock_checkpoints(tx: &mut Tx, projectors: &[&str]) -> anyhow::Resul
                 .execute(&mut **tx)
                 .await?;
         }
-        Tx::Sqlite(tx) => {
+        Tx::Sqlite(tx, _) => {
             let rows: Vec<String> = (1..=projectors.len()).map(|n| format!("(${n}, 0, 0)")).collect();
             let sql = format!(
                 "INSERT INTO projection_checkpoints (projector, tx_id, global_seq) VALUES {}

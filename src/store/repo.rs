@@ -20,7 +20,7 @@ impl EventRepo {
     pub fn new(db: &Db) -> Self {
         match db {
             Db::Pg(pool) => Self::Pg(PostgresEventRepository::new(pool.clone())),
-            Db::Sqlite(pool) => Self::Sqlite(SqliteEventRepository::new(pool.clone())),
+            Db::Sqlite(pool, _) => Self::Sqlite(SqliteEventRepository::new(pool.clone())),
         }
     }
 }

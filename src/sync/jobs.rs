@@ -87,6 +87,7 @@ pub async fn claim(
     limit: i64,
 ) -> anyhow::Result<Vec<Job>> {
     let sql = if db.is_postgres() { PG_CLAIM } else { SQLITE_CLAIM };
+    let _turn = db.write_turn().await;
     // Planned afresh with its values each time: the table swings from empty to
     // a backlog of every user (an import, a Clerk outage), and a plan cached
     // while it was small scans every row of the backlog on each claim.
@@ -178,6 +179,9 @@ pub async fn end(tx: &mut Tx, job: &Job, owner: &str, end: &JobEnd) -> anyhow::R
 
 /// Keeps a job while its push runs; false when the lease was lost.
 pub async fn renew(db: &Db, job: &Job, owner: &str, until: DateTime<Utc>) -> anyhow::Result<bool> {
+    // Without the write turn: it runs beside the job, whose transaction may
+    // hold the turn while this waits, and it is rare enough for SQLite's own
+    // busy handler.
     let updated = on_db!(db, pool => sqlx::query(
         "UPDATE clerk_sync_jobs SET lease_until = $1 WHERE user_id = $2 AND lease_owner = $3",
     )
@@ -200,6 +204,7 @@ pub async fn ensure(db: &Db, user_id: &str, now: DateTime<Utc>) -> anyhow::Resul
 
 /// An admin asked for an attempt now. False when the user owes Clerk nothing.
 pub async fn retry_now(db: &Db, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let _turn = db.write_turn().await;
     let updated = on_db!(db, pool => sqlx::query(
         "UPDATE clerk_sync_jobs SET due_at = $1, attempts = 0 WHERE user_id = $2",
     )

@@ -25,6 +25,7 @@ pub async fn is_paused(db: &Db) -> anyhow::Result<bool> {
 }
 
 pub async fn set_paused(db: &Db, paused: bool) -> anyhow::Result<()> {
+    let _turn = db.write_turn().await;
     on_db!(db, pool => sqlx::query(
         "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
