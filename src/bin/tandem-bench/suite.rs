@@ -183,6 +183,52 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
     let loaded = server.rss()?;
 
+    step("2 where a create's CPU goes");
+    let floor_cpu = Cpu::now(Some(&server), &emulator);
+    let floor = graphql_floor(&server.api, Until::Elapsed(scale.run)).await;
+    let floor_cpu = Cpu::now(Some(&server), &emulator).since(floor_cpu);
+    report.throughput(
+        "2",
+        "GraphQL floor: `{ __typename }` over HTTP, c=16",
+        &floor,
+        "req",
+        Some(&raw[&16]),
+        Goal::None,
+    );
+    report.figure(
+        "2",
+        "CPU per `{ __typename }`, c=16",
+        0.0,
+        cpu_per_request(floor_cpu, floor.ok),
+        String::new(),
+        Goal::None,
+    );
+    let split = create_then_sync(&server.api, &emulator, &server, scale).await?;
+    report.throughput(
+        "2",
+        "createUser with sync paused (the write path alone), c=16",
+        &split.creates,
+        "req",
+        Some(&raw[&16]),
+        Goal::None,
+    );
+    report.figure(
+        "2",
+        "CPU per createUser with sync paused, c=16",
+        0.0,
+        cpu_per_request(split.create_cpu, split.creates.ok),
+        String::new(),
+        Goal::None,
+    );
+    report.figure(
+        "2",
+        "CPU per user synced once sync resumes (Clerk latency 0 ms)",
+        0.0,
+        cpu_per_request(split.sync_cpu, split.creates.ok),
+        String::new(),
+        Goal::None,
+    );
+
     step("3 updateUser");
     let updatable = Arc::new(updatable);
     for (field, clerk) in [("Clerk field (firstName)", true), ("local field (bio)", false)] {
@@ -534,6 +580,46 @@ async fn create_users(api: &Api, concurrency: usize, until: Until, tag: &str, id
         }
     })
     .await
+}
+
+/// The cheapest request the GraphQL endpoint answers: what HTTP, the admin
+/// token check and GraphQL cost before any resolver does work.
+async fn graphql_floor(api: &Api, until: Until) -> Stats {
+    let api = api.clone();
+    closed_loop(16, until, move |_| {
+        let api = api.clone();
+        async move { api.query("{ __typename }", json!({})).await.map(drop) }
+    })
+    .await
+}
+
+/// A create's cost taken apart: creates with sync paused, then the sync
+/// they queued, each with the CPU it took.
+struct CreateSplit {
+    creates: Stats,
+    create_cpu: Cpu,
+    sync_cpu: Cpu,
+}
+
+async fn create_then_sync(
+    api: &Api,
+    emulator: &Emulator,
+    server: &Server,
+    scale: &Scale,
+) -> anyhow::Result<CreateSplit> {
+    api.pause_sync(true).await?;
+    let cpu = Cpu::now(Some(server), emulator);
+    let creates = create_users(api, 16, Until::Elapsed(scale.run), "split", Arc::default()).await;
+    let create_cpu = Cpu::now(Some(server), emulator).since(cpu);
+    let cpu = Cpu::now(Some(server), emulator);
+    api.pause_sync(false).await?;
+    settle(api).await?;
+    let sync_cpu = Cpu::now(Some(server), emulator).since(cpu);
+    Ok(CreateSplit {
+        creates,
+        create_cpu,
+        sync_cpu,
+    })
 }
 
 /// Signed `user.created` deliveries of users made in Clerk.
