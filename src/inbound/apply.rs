@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{SubsecRound, Utc};
 
-use super::receipts::{self, Delivery};
+use super::receipts::{Delivery, Receipt};
 use crate::clerk::model::ClerkUser;
 use crate::db::Db;
 use crate::domain::user::{ClerkProfile, UserCommand, UserError};
@@ -176,20 +176,12 @@ impl InboundSync {
         } else {
             (None, Applied::Updated(id.to_owned()))
         };
-        let outcome = format!("{applied:?}");
-        self.log
-            .execute_with(id, command, meta, known, |tx, _| {
-                let receipt = delivery.cloned().map(|d| (d, outcome.clone()));
-                Box::pin(async move {
-                    if let Some((delivery, outcome)) = receipt {
-                        receipts::record_in(tx, &delivery, &outcome)
-                            .await
-                            .map_err(|e| ExecuteError::Store(e.to_string()))?;
-                    }
-                    Ok(())
-                })
-            })
-            .await
+        let receipt = delivery.map(|delivery| Receipt {
+            delivery: delivery.clone(),
+            outcome: format!("{applied:?}"),
+        });
+        let alongside = receipt.as_ref().map(|r| r as &dyn crate::store::Alongside);
+        self.log.execute_with(id, command, meta, known, alongside).await
     }
 
     /// Our user for Clerk's `user`, and whether Clerk deleted its id before

@@ -3,7 +3,11 @@
 
 use chrono::{SubsecRound, Utc};
 
+use futures::future::BoxFuture;
+
 use crate::db::{Db, Tx};
+use crate::domain::user::User;
+use crate::store::{param, Alongside, PgQuery};
 use crate::{on_db, on_tx};
 
 /// One webhook delivery, as its receipt names it.
@@ -51,15 +55,42 @@ impl Receipts {
     }
 }
 
-/// For a delivery that changed a user: written in the transaction of the
-/// events it led to, so the two commit (and wait for the disk) together.
-pub async fn record_in(tx: &mut Tx, delivery: &Delivery, outcome: &str) -> Result<(), sqlx::Error> {
-    on_tx!(tx, tx => sqlx::query(RECORD)
-    .bind(&delivery.svix_id)
-    .bind(&delivery.event_type)
-    .bind(outcome)
-    .bind(Utc::now().trunc_subsecs(6))
-    .execute(&mut **tx)
-    .await
-    .map(drop))
+/// The receipt of a delivery that changed a user: written with the events it
+/// led to, so the two commit (and wait for the disk) together.
+pub struct Receipt {
+    pub delivery: Delivery,
+    pub outcome: String,
+}
+
+impl Alongside for Receipt {
+    fn in_tx<'t>(&'t self, tx: &'t mut Tx, _after: &'t User) -> BoxFuture<'t, anyhow::Result<()>> {
+        Box::pin(async move {
+            on_tx!(tx, tx => sqlx::query(RECORD)
+                .bind(&self.delivery.svix_id)
+                .bind(&self.delivery.event_type)
+                .bind(&self.outcome)
+                .bind(Utc::now().trunc_subsecs(6))
+                .execute(&mut **tx)
+                .await
+                .map(drop))?;
+            Ok(())
+        })
+    }
+
+    fn clauses(&self, _after: &User, next: &mut usize) -> Vec<String> {
+        let values: Vec<String> = (0..4).map(|_| param(next)).collect();
+        vec![format!(
+            "receipt AS (INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at)
+             VALUES ({}) ON CONFLICT (svix_id) DO NOTHING)",
+            values.join(", ")
+        )]
+    }
+
+    fn bind<'q>(&self, _after: &User, query: PgQuery<'q>) -> PgQuery<'q> {
+        query
+            .bind(self.delivery.svix_id.clone())
+            .bind(self.delivery.event_type.clone())
+            .bind(self.outcome.clone())
+            .bind(Utc::now().trunc_subsecs(6))
+    }
 }

@@ -8,7 +8,7 @@
 use cqrs_es::{Aggregate, DomainEvent, EventEnvelope};
 use serde_json::Value;
 
-use super::MetadataMap;
+use super::{Change, MetadataMap};
 use crate::db::Tx;
 use crate::domain::user::{User, UserEvent};
 use crate::on_tx;
@@ -20,59 +20,89 @@ pub enum AppendError {
     Failed(anyhow::Error),
 }
 
-/// Appends `events` after `base_sequence` and returns them as committed.
-pub async fn append(
-    tx: &mut Tx,
-    user_id: &str,
-    base_sequence: usize,
-    events: Vec<UserEvent>,
-    metadata: &MetadataMap,
-) -> Result<Vec<EventEnvelope<User>>, AppendError> {
-    let metadata_json = serde_json::to_value(metadata).map_err(|e| AppendError::Failed(e.into()))?;
-    let mut rows = Vec::with_capacity(events.len());
-    for (i, event) in events.iter().enumerate() {
-        let payload = serde_json::to_value(event).map_err(|e| AppendError::Failed(e.into()))?;
-        rows.push((
-            base_sequence + i + 1,
-            event.event_type(),
-            event.event_version(),
-            payload,
-        ));
-    }
-    let sql = format!(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-         VALUES {}",
-        tx.placeholders(rows.len(), 7)
-    );
-    let inserted = on_tx!(tx, tx => {
-        let mut query = sqlx::query(&sql);
-        for (sequence, event_type, event_version, payload) in &rows {
+/// One event row as the events table stores it.
+pub struct EventRow {
+    pub sequence: usize,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+}
+
+/// `events` numbered after `base_sequence`, serialized for the events table.
+pub fn event_rows(base_sequence: usize, events: &[UserEvent]) -> anyhow::Result<Vec<EventRow>> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            Ok(EventRow {
+                sequence: base_sequence + i + 1,
+                event_type: event.event_type(),
+                event_version: event.event_version(),
+                payload: serde_json::to_value(event)?,
+            })
+        })
+        .collect()
+}
+
+/// The columns [`EventRow`]s are bound to, seven per row.
+pub const EVENT_COLUMNS: &str =
+    "events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)";
+
+/// Binds `rows` in the order of [`EVENT_COLUMNS`].
+macro_rules! bind_event_rows {
+    ($query:expr, $user_id:expr, $rows:expr, $metadata:expr) => {{
+        let mut query = $query;
+        for row in $rows {
             query = query
-                .bind(User::TYPE)
-                .bind(user_id)
-                .bind(*sequence as i64)
-                .bind(event_type)
-                .bind(event_version)
-                .bind(payload)
-                .bind(&metadata_json);
+                .bind(<$crate::domain::user::User as cqrs_es::Aggregate>::TYPE)
+                .bind($user_id)
+                .bind(row.sequence as i64)
+                .bind(&row.event_type)
+                .bind(&row.event_version)
+                .bind(&row.payload)
+                .bind($metadata);
         }
-        query.execute(&mut **tx).await.map(|done| done.rows_affected())
-    });
-    match inserted {
-        Ok(_) => {}
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(AppendError::Conflict),
-        Err(e) => return Err(AppendError::Failed(e.into())),
-    }
-    Ok(events
+        query
+    }};
+}
+pub(super) use bind_event_rows;
+
+/// The events as committed after `base_sequence`.
+pub fn envelopes(
+    user_id: &str,
+    events: Vec<UserEvent>,
+    base_sequence: usize,
+    metadata: &MetadataMap,
+) -> Vec<EventEnvelope<User>> {
+    events
         .into_iter()
-        .zip(rows)
-        .map(|(payload, (sequence, ..))| EventEnvelope {
+        .enumerate()
+        .map(|(i, payload)| EventEnvelope {
             aggregate_id: user_id.to_owned(),
-            sequence,
+            sequence: base_sequence + i + 1,
             payload,
             metadata: metadata.clone(),
         })
-        .collect())
+        .collect()
+}
+
+/// Appends the change's events after its base sequence.
+pub async fn append(tx: &mut Tx, change: &Change<'_>) -> Result<(), AppendError> {
+    let metadata_json = serde_json::to_value(change.metadata).map_err(|e| AppendError::Failed(e.into()))?;
+    let rows = event_rows(change.base_sequence, change.events).map_err(AppendError::Failed)?;
+    let sql = format!(
+        "INSERT INTO {EVENT_COLUMNS} VALUES {}",
+        tx.placeholders(rows.len(), 7)
+    );
+    let inserted = on_tx!(tx, tx => bind_event_rows!(sqlx::query(&sql), change.user_id, &rows, &metadata_json)
+        .execute(&mut **tx)
+        .await
+        .map(drop));
+    match inserted {
+        Ok(()) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppendError::Conflict),
+        Err(e) => Err(AppendError::Failed(e.into())),
+    }
 }
 
 /// One user as its committed events (and the transaction's own) leave it.

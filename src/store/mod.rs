@@ -3,25 +3,28 @@
 //! command's events, the user's unique-value claims and any work the caller
 //! adds in one transaction.
 
+mod alongside;
 mod claims;
 mod in_tx;
 mod metadata;
+mod one_statement;
 mod repo;
 
 use std::collections::HashMap;
 
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
-use futures::future::BoxFuture;
 use tokio::sync::watch;
 
+pub use alongside::{param, Alongside, PgQuery};
 pub use claims::{holder, ClaimKind};
 pub use metadata::{EventMeta, Origin};
 pub use repo::EventRepo;
 
 use crate::db::{Db, Tx};
-use crate::domain::user::{User, UserCommand, UserError};
+use crate::domain::user::{User, UserCommand, UserError, UserEvent};
 use in_tx::{append, AppendError};
+use one_statement::OneStatementError;
 
 /// How often a command is re-run when another writer committed to the same
 /// user between our load and our commit.
@@ -91,8 +94,7 @@ impl EventLog {
         command: UserCommand,
         meta: &EventMeta,
     ) -> Result<Committed, ExecuteError> {
-        self.execute_with(user_id, command, meta, None, |_, _| Box::pin(async { Ok(()) }))
-            .await
+        self.run(user_id, command, meta, None, None).await
     }
 
     /// [`Self::execute`] for a user id generated just now: nothing to load.
@@ -102,28 +104,34 @@ impl EventLog {
         command: UserCommand,
         meta: &EventMeta,
     ) -> Result<Committed, ExecuteError> {
-        let known = Some(Loaded::new_user());
-        self.execute_with(user_id, command, meta, known, |_, _| Box::pin(async { Ok(()) }))
+        self.run(user_id, command, meta, Some(Loaded::new_user()), None)
             .await
     }
 
-    /// Like [`Self::execute`], and runs `alongside` (given the state the events
-    /// lead to) in the transaction that commits them, when there are any.
+    /// Like [`Self::execute`], and commits `alongside` (given the state the
+    /// events lead to) with them, when there are any.
     /// `known` is the user as the caller last loaded it: deciding on it saves a
     /// load, and the events' sequence numbers make a stale one a conflict,
     /// after which the user is loaded afresh.
-    pub async fn execute_with<E, F>(
+    pub async fn execute_with(
+        &self,
+        user_id: &str,
+        command: UserCommand,
+        meta: &EventMeta,
+        known: Option<Loaded>,
+        alongside: Option<&dyn Alongside>,
+    ) -> Result<Committed, ExecuteError> {
+        self.run(user_id, command, meta, known, alongside).await
+    }
+
+    async fn run(
         &self,
         user_id: &str,
         command: UserCommand,
         meta: &EventMeta,
         mut known: Option<Loaded>,
-        mut alongside: F,
-    ) -> Result<Committed, E>
-    where
-        E: From<ExecuteError>,
-        F: for<'t> FnMut(&'t mut Tx, &User) -> BoxFuture<'t, Result<(), E>>,
-    {
+        alongside: Option<&dyn Alongside>,
+    ) -> Result<Committed, ExecuteError> {
         let metadata = meta.to_map();
         let mut attempt = 0;
         loop {
@@ -153,25 +161,56 @@ impl EventLog {
                     events: Vec::new(),
                 });
             }
-            let mut tx = self.db.begin().await.map_err(failed)?;
-            follow_claims(&mut tx, user_id, &before, &after).await?;
-            alongside(&mut tx, &after).await?;
-            let committed = match append(&mut tx, user_id, base_sequence, events, &metadata).await {
-                Ok(committed) => committed,
+            let change = Change {
+                user_id,
+                before: &before,
+                after: &after,
+                base_sequence,
+                events: &events,
+                metadata: &metadata,
+                alongside,
+            };
+            let appended = match &self.db {
+                Db::Pg(pool) => match one_statement::commit(pool, &change).await {
+                    Ok(()) => Ok(()),
+                    Err(OneStatementError::Conflict) => Err(AppendError::Conflict),
+                    Err(OneStatementError::Failed(error)) => Err(AppendError::Failed(error)),
+                    Err(OneStatementError::ClaimHeld) => self.in_transaction(&change).await?,
+                },
+                Db::Sqlite(..) => self.in_transaction(&change).await?,
+            };
+            match appended {
+                Ok(()) => {}
                 Err(AppendError::Conflict) if attempt < CONFLICT_RETRIES => continue,
                 Err(AppendError::Conflict) => {
-                    return Err(ExecuteError::Store("the user keeps changing; try again".into()).into())
+                    return Err(ExecuteError::Store("the user keeps changing; try again".into()))
                 }
-                Err(AppendError::Failed(error)) => return Err(failed(error).into()),
+                Err(AppendError::Failed(error)) => return Err(failed(error)),
             };
-            tx.commit().await.map_err(failed)?;
             self.committed.send_modify(|n| *n += 1);
+            let events = in_tx::envelopes(user_id, events, base_sequence, &metadata);
             return Ok(Committed {
                 user: after,
-                last_sequence: committed.last().map_or(base_sequence, |e| e.sequence),
-                events: committed,
+                last_sequence: events.last().map_or(base_sequence, |e| e.sequence),
+                events,
             });
         }
+    }
+
+    /// Commits in a transaction of its own: the events, the claims they
+    /// change and the work alongside. A value held by another user is looked
+    /// into only here.
+    async fn in_transaction(&self, change: &Change<'_>) -> Result<Result<(), AppendError>, ExecuteError> {
+        let mut tx = self.db.begin().await.map_err(failed)?;
+        follow_claims(&mut tx, change.user_id, change.before, change.after).await?;
+        if let Some(alongside) = change.alongside {
+            alongside.in_tx(&mut tx, change.after).await.map_err(failed)?;
+        }
+        let appended = append(&mut tx, change).await;
+        if appended.is_ok() {
+            tx.commit().await.map_err(failed)?;
+        }
+        Ok(appended)
     }
 
     pub async fn load(&self, user_id: &str) -> Result<User, ExecuteError> {
@@ -213,6 +252,17 @@ fn store_error(error: AggregateError<UserError>) -> ExecuteError {
         AggregateError::UserError(e) => ExecuteError::Rejected(e),
         other => ExecuteError::Store(other.to_string()),
     }
+}
+
+/// One decided command, ready to commit.
+pub(crate) struct Change<'a> {
+    user_id: &'a str,
+    before: &'a User,
+    after: &'a User,
+    base_sequence: usize,
+    events: &'a [UserEvent],
+    metadata: &'a MetadataMap,
+    alongside: Option<&'a dyn Alongside>,
 }
 
 /// Metadata as cqrs-es stores it.

@@ -6,8 +6,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 
+use futures::future::BoxFuture;
+
 use super::pause::not_paused;
 use crate::db::{Db, Tx};
+use crate::domain::user::User;
+use crate::store::{param, Alongside, PgQuery};
 use crate::{on_db, on_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -175,6 +179,78 @@ pub async fn end(tx: &mut Tx, job: &Job, owner: &str, end: &JobEnd) -> anyhow::R
         .map(drop))?;
     }
     Ok(())
+}
+
+/// Ends a job with the event that records its outcome, as `end` says of the
+/// state that event leads to.
+pub struct Ending<'a, F> {
+    pub job: &'a Job,
+    pub owner: &'a str,
+    pub end: F,
+}
+
+impl<F: Fn(&User) -> JobEnd + Send + Sync> Alongside for Ending<'_, F> {
+    fn in_tx<'t>(&'t self, tx: &'t mut Tx, after: &'t User) -> BoxFuture<'t, anyhow::Result<()>> {
+        Box::pin(async move { end(tx, self.job, self.owner, &(self.end)(after)).await })
+    }
+
+    /// [`end`] as clauses. The lease is given back only when the ending
+    /// clause left the row alone: both read the row as the statement began,
+    /// and a second condition on it (`generation <> ...`) would miss a
+    /// newer change that committed while the statement waited for the row.
+    fn clauses(&self, after: &User, next: &mut usize) -> Vec<String> {
+        let (user_id, owner) = (param(next), param(next));
+        let ending = match (self.end)(after) {
+            JobEnd::Finish => format!(
+                "job_ended AS (DELETE FROM clerk_sync_jobs
+                 WHERE user_id = {user_id} AND lease_owner = {owner} AND generation = {}
+                 RETURNING user_id)",
+                param(next)
+            ),
+            JobEnd::Again => {
+                return vec![format!(
+                    "job_again AS (UPDATE clerk_sync_jobs SET due_at = {}, attempts = 0, lease_owner = NULL,
+                         lease_until = NULL
+                     WHERE user_id = {user_id} AND lease_owner = {owner})",
+                    param(next)
+                )]
+            }
+            JobEnd::Retry { .. } => format!(
+                "job_ended AS (UPDATE clerk_sync_jobs SET attempts = {}, due_at = {}, last_error = {},
+                     lease_owner = NULL, lease_until = NULL
+                 WHERE user_id = {user_id} AND lease_owner = {owner} AND generation = {}
+                 RETURNING user_id)",
+                param(next),
+                param(next),
+                param(next),
+                param(next)
+            ),
+        };
+        vec![
+            ending,
+            format!(
+                "job_kept AS (UPDATE clerk_sync_jobs SET lease_owner = NULL, lease_until = NULL
+                 WHERE user_id = {user_id} AND lease_owner = {owner} AND NOT EXISTS (SELECT FROM job_ended))"
+            ),
+        ]
+    }
+
+    fn bind<'q>(&self, after: &User, query: PgQuery<'q>) -> PgQuery<'q> {
+        let query = query.bind(self.job.user_id.clone()).bind(self.owner.to_owned());
+        match (self.end)(after) {
+            JobEnd::Finish => query.bind(self.job.generation),
+            JobEnd::Again => query.bind(Utc::now()),
+            JobEnd::Retry {
+                attempts,
+                due_at,
+                error,
+            } => query
+                .bind(attempts)
+                .bind(due_at)
+                .bind(error)
+                .bind(self.job.generation),
+        }
+    }
 }
 
 /// Keeps a job while its push runs; false when the lease was lost.

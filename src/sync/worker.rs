@@ -247,14 +247,16 @@ impl SyncWorker {
         command: UserCommand,
         meta: &EventMeta,
         known: Option<Loaded>,
-        end: impl Fn(&User) -> JobEnd,
+        end: impl Fn(&User) -> JobEnd + Send + Sync,
     ) -> anyhow::Result<()> {
+        let ending = jobs::Ending {
+            job,
+            owner: &self.owner,
+            end: &end,
+        };
         let committed = self
             .log
-            .execute_with(&job.user_id, command, meta, known, |tx, after| {
-                let (job, owner, end) = (job.clone(), self.owner.clone(), end(after));
-                Box::pin(async move { jobs::end(tx, &job, &owner, &end).await })
-            })
+            .execute_with(&job.user_id, command, meta, known, Some(&ending))
             .await?;
         if committed.events.is_empty() {
             self.end_alone(job, end(&committed.user)).await?;

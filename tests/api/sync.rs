@@ -244,6 +244,25 @@ on_both_stores! {
         assert_eq!(log[0]["body"], json!({ "first_name": "D" }));
     }
 
+    async fn an_edit_made_while_its_push_runs_is_pushed_right_after_it(app: TestApp) {
+        app.clerk_fault(json!({ "kind": "latency", "ms": 400 })).await;
+        let created = app.create(json!({ "email": "inflight@example.com", "firstName": "A" })).await;
+        let id = created["id"].as_str().unwrap();
+        // The create's push is with Clerk now.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        app.ok(UPDATE, json!({ "id": id, "input": { "firstName": "B" } })).await;
+        let synced = app.until_status(id, "SYNCED").await;
+        let log = app.clerk_requests().await;
+        let clerk_id = synced["clerkId"].as_str().unwrap();
+        assert_eq!(calls(&log), ["POST /v1/users".to_owned(), format!("PATCH /v1/users/{clerk_id}")]);
+        assert_eq!(log[0]["body"]["first_name"], "A");
+        assert_eq!(log[1]["body"], json!({ "first_name": "B" }));
+        // The first push's worker handed the job back with its outcome; had it
+        // kept the lease, the edit would have waited for the lease (2 s here) to run out.
+        let gap = log[1]["at_ms"].as_i64().unwrap() - log[0]["at_ms"].as_i64().unwrap();
+        assert!(gap < 1_500, "the edit waited {gap} ms behind the first push");
+    }
+
     async fn the_pause_survives_a_restart(app: TestApp) {
         app.ok("mutation { pauseClerkSync { paused } }", json!({})).await;
         app.restart().await;
