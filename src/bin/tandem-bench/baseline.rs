@@ -8,14 +8,22 @@ use tandem::db::Db;
 use tandem::on_db;
 
 use crate::load::{closed_loop, Stats, Until};
+use crate::processes::{Cpu, Emulator};
 
 /// A pool of `connections` with the server's own connection settings.
 pub async fn pool(url: &str, connections: u32) -> anyhow::Result<Db> {
     Ok(Db::connect_sized(url, Some(connections)).await?)
 }
 
-/// Single-row INSERT transactions into a table shaped like the events table.
-pub async fn raw_inserts(url: &str, concurrency: usize, until: Until) -> anyhow::Result<Stats> {
+/// Single-row INSERT transactions into a table shaped like the events table,
+/// and the CPU they took. The CPU is read while the pool is open: a Postgres
+/// backend's time is gone from `/proc` once its connection closes.
+pub async fn raw_inserts(
+    url: &str,
+    concurrency: usize,
+    until: Until,
+    emulator: &Emulator,
+) -> anyhow::Result<(Stats, Cpu)> {
     let db = pool(url, concurrency as u32).await?;
     let create = if db.is_postgres() {
         "CREATE TABLE IF NOT EXISTS bench_raw_events (aggregate_type text NOT NULL, aggregate_id text NOT NULL,
@@ -29,6 +37,8 @@ pub async fn raw_inserts(url: &str, concurrency: usize, until: Until) -> anyhow:
     on_db!(&db, p => sqlx::query(create).execute(p).await.map(drop))?;
     let run = uuid::Uuid::new_v4().simple().to_string();
     let db = Arc::new(db);
+    let open = db.clone();
+    let cpu = Cpu::now(None, emulator);
     let stats = closed_loop(concurrency, until, move |i| {
         let db = db.clone();
         let id = format!("{run}-{i}");
@@ -57,7 +67,9 @@ pub async fn raw_inserts(url: &str, concurrency: usize, until: Until) -> anyhow:
         }
     })
     .await;
-    Ok(stats)
+    let cpu = Cpu::now(None, emulator).since(cpu);
+    drop(open);
+    Ok((stats, cpu))
 }
 
 /// The list query of [`crate::client::LIST_QUERY`] as plain SQL on the

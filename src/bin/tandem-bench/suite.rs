@@ -544,10 +544,10 @@ async fn raw_baseline(
     let mut raw = BTreeMap::new();
     let mut cpu_at_16 = Cpu::default();
     for c in CONCURRENCY {
-        let cpu = Cpu::now(None, emulator);
-        raw.insert(c, baseline::raw_inserts(url, c, Until::Elapsed(scale.run)).await?);
+        let (stats, cpu) = baseline::raw_inserts(url, c, Until::Elapsed(scale.run), emulator).await?;
+        raw.insert(c, stats);
         if c == 16 {
-            cpu_at_16 = Cpu::now(None, emulator).since(cpu);
+            cpu_at_16 = cpu;
         }
     }
     Ok((raw, cpu_at_16))
