@@ -1,7 +1,7 @@
 //! The event store: cqrs-es's plain persisted event store over whichever
 //! database is configured for reading, and a command path that commits a
 //! command's events, the user's unique-value claims and any work the caller
-//! adds in one transaction.
+//! adds atomically: as one statement on Postgres, in a transaction on SQLite.
 
 mod alongside;
 mod claims;
@@ -94,7 +94,7 @@ impl EventLog {
         command: UserCommand,
         meta: &EventMeta,
     ) -> Result<Committed, ExecuteError> {
-        self.run(user_id, command, meta, None, None).await
+        self.execute_with(user_id, command, meta, None, None).await
     }
 
     /// [`Self::execute`] for a user id generated just now: nothing to load.
@@ -104,7 +104,7 @@ impl EventLog {
         command: UserCommand,
         meta: &EventMeta,
     ) -> Result<Committed, ExecuteError> {
-        self.run(user_id, command, meta, Some(Loaded::new_user()), None)
+        self.execute_with(user_id, command, meta, Some(Loaded::new_user()), None)
             .await
     }
 
@@ -114,17 +114,6 @@ impl EventLog {
     /// load, and the events' sequence numbers make a stale one a conflict,
     /// after which the user is loaded afresh.
     pub async fn execute_with(
-        &self,
-        user_id: &str,
-        command: UserCommand,
-        meta: &EventMeta,
-        known: Option<Loaded>,
-        alongside: Option<&dyn Alongside>,
-    ) -> Result<Committed, ExecuteError> {
-        self.run(user_id, command, meta, known, alongside).await
-    }
-
-    async fn run(
         &self,
         user_id: &str,
         command: UserCommand,
