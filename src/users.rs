@@ -129,6 +129,9 @@ impl UserService {
         let deadline = tokio::time::Instant::now() + READ_YOUR_WRITE;
         // A command that changed nothing is projected already.
         let mut wait = !committed.events.is_empty();
+        if wait {
+            self.projection.hurry();
+        }
         loop {
             if wait {
                 next_batch_with(&mut changes, id, deadline).await;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Notify};
 
 use super::feed::{
     advance_checkpoints, any_after, events_after, held_back, lock_checkpoints, rewind_checkpoint,
@@ -18,6 +18,14 @@ const BATCH: i64 = 2_000;
 /// Catches what no wake-up announced: another replica's writes, or a batch
 /// that failed and must be tried again.
 const POLL_EVERY: Duration = Duration::from_millis(500);
+
+/// While the feed is busy and nobody waits to read their own write, a batch
+/// starts at most this often. A batch costs about a dozen round trips, and
+/// whatever it holds: with sync reports trickling in, back-to-back batches of
+/// two or three events kept the runner busy for as long as the trickle lasted.
+/// A command whose caller waits for its row asks for a batch at once
+/// ([`ProjectionHandle::hurry`]), and so does the first commit after a quiet spell.
+const PACE: Duration = Duration::from_millis(10);
 
 /// How soon to look again when committed events wait behind an older, still
 /// running transaction (Postgres): it usually ends in moments, and nothing
@@ -51,6 +59,8 @@ pub struct ProjectionRunner {
     changed: broadcast::Sender<Changed>,
     /// Tells other replicas what each batch touched.
     publisher: Option<Publisher>,
+    /// Someone waits for the next batch: no pacing.
+    hurry: Arc<Notify>,
 }
 
 /// A cheap handle on a runner's progress.
@@ -58,6 +68,7 @@ pub struct ProjectionRunner {
 pub struct ProjectionHandle {
     applied: watch::Receiver<u64>,
     changed: broadcast::Sender<Changed>,
+    hurry: Arc<Notify>,
 }
 
 impl ProjectionHandle {
@@ -69,6 +80,11 @@ impl ProjectionHandle {
     /// Ids of the aggregates in each batch, once committed.
     pub fn changes(&self) -> broadcast::Receiver<Changed> {
         self.changed.subscribe()
+    }
+
+    /// Asks for the next batch without pacing: a caller waits to read what it just wrote.
+    pub fn hurry(&self) {
+        self.hurry.notify_one();
     }
 
     /// Announces aggregates changed by another replica.
@@ -86,6 +102,7 @@ impl ProjectionRunner {
             applied: watch::channel(0).0,
             changed: broadcast::channel(1024).0,
             publisher: None,
+            hurry: Arc::new(Notify::new()),
         }
     }
 
@@ -105,6 +122,7 @@ impl ProjectionRunner {
         ProjectionHandle {
             applied: self.applied.subscribe(),
             changed: self.changed.clone(),
+            hurry: self.hurry.clone(),
         }
     }
 
@@ -225,11 +243,24 @@ impl ProjectionRunner {
         }
         let mut failures: u32 = 0;
         let mut held_back: u32 = 0;
+        // When the last batch that applied events (and left none behind) began.
+        let mut busy_since: Option<tokio::time::Instant> = None;
         loop {
+            if let Some(started) = busy_since.take() {
+                tokio::select! {
+                    () = tokio::time::sleep_until(started + PACE) => {}
+                    () = self.hurry.notified() => {}
+                }
+            }
             // Commits from here on wake the wait after this batch; earlier
             // ones are in it, or held back, which the batch reports.
             wake.borrow_and_update();
-            match self.next_batch().await {
+            let started = tokio::time::Instant::now();
+            let batch = self.next_batch().await;
+            if matches!(batch, Ok(Batch::Applied { events, .. }) if (events as i64) < BATCH) {
+                busy_since = Some(started);
+            }
+            match batch {
                 Ok(Batch::Idle | Batch::Applied { more: false, .. }) => {
                     (failures, held_back) = (0, 0);
                     tokio::select! {
