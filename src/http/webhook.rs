@@ -64,14 +64,6 @@ pub async fn clerk(State(state): State<AppState>, headers: HeaderMap, body: Byte
         return answer(StatusCode::BAD_REQUEST, "malformed event");
     };
     let receipts = &ingest.inbound.receipts;
-    match receipts.seen(&svix_id).await {
-        Ok(true) => return answer(StatusCode::OK, "duplicate"),
-        Ok(false) => {}
-        Err(error) => {
-            tracing::error!(error = %error, "webhook: cannot read receipts");
-            return answer(StatusCode::SERVICE_UNAVAILABLE, "try again");
-        }
-    }
     let delivery = Delivery {
         svix_id,
         event_type: envelope.r#type.clone(),
@@ -79,11 +71,22 @@ pub async fn clerk(State(state): State<AppState>, headers: HeaderMap, body: Byte
     let sync = &ingest.inbound.sync;
     let outcome = match envelope.r#type.as_str() {
         "user.created" | "user.updated" => match serde_json::from_value::<ClerkUser>(envelope.data) {
-            Ok(user) => sync.observe(&user, false, false, Some(&delivery)).await,
+            Ok(user) => {
+                // Without an external id the first lookup reads the receipt too.
+                if user.external_id.is_some() {
+                    if let Some(early) = applied_before(ingest, &delivery).await {
+                        return early;
+                    }
+                }
+                sync.observe(&user, false, false, Some(&delivery)).await
+            }
             Err(_) => return answer(StatusCode::BAD_REQUEST, "malformed user"),
         },
         "user.deleted" => match serde_json::from_value::<DeletedUser>(envelope.data) {
             Ok(deleted) => {
+                if let Some(early) = applied_before(ingest, &delivery).await {
+                    return early;
+                }
                 sync.deleted(&deleted.id, deleted.external_id.as_deref(), Some(&delivery))
                     .await
             }
@@ -95,6 +98,7 @@ pub async fn clerk(State(state): State<AppState>, headers: HeaderMap, body: Byte
         }
     };
     let recorded = match &outcome {
+        Ok(Applied::Duplicate) => return answer(StatusCode::OK, "duplicate"),
         Ok(applied) if applied.recorded() => None,
         Ok(applied) => Some(format!("{applied:?}")),
         // It can never apply: answering an error would make Clerk retry for a day.
@@ -117,4 +121,16 @@ pub async fn clerk(State(state): State<AppState>, headers: HeaderMap, body: Byte
         StatusCode::OK,
         if outcome.is_ok() { "applied" } else { "rejected" },
     )
+}
+
+/// The answer to a delivery whose receipt is kept (or that cannot be checked now).
+async fn applied_before(ingest: &WebhookIngest, delivery: &Delivery) -> Option<Response> {
+    match ingest.inbound.receipts.seen(&delivery.svix_id).await {
+        Ok(true) => Some(answer(StatusCode::OK, "duplicate")),
+        Ok(false) => None,
+        Err(error) => {
+            tracing::error!(error = %error, "webhook: cannot read receipts");
+            Some(answer(StatusCode::SERVICE_UNAVAILABLE, "try again"))
+        }
+    }
 }

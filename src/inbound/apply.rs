@@ -24,6 +24,8 @@ pub enum Applied {
     Unchanged(String),
     /// Nothing to apply, and never will be (e.g. a user deleted before we knew it).
     Ignored(&'static str),
+    /// This delivery was applied before: its receipt is kept.
+    Duplicate,
 }
 
 impl Applied {
@@ -81,12 +83,30 @@ pub fn profile_of(user: &ClerkUser) -> Option<ClerkProfile> {
     })
 }
 
-/// What Tandem knows of a Clerk id.
+/// What Tandem knows of a Clerk id, and of the delivery that names it.
 struct Known {
     /// The user that claimed it, if any.
     holder: Option<String>,
     /// Clerk deleted it before Tandem knew it.
     tombstoned: bool,
+    /// The delivery's receipt is kept: it was applied before.
+    seen: bool,
+}
+
+/// A Tandem user found for a Clerk user, as loaded to find it.
+struct Linked {
+    id: String,
+    loaded: Loaded,
+}
+
+/// Where [`InboundSync::find`] found Clerk's user.
+enum Found {
+    User(Box<Linked>),
+    Nobody {
+        tombstoned: bool,
+    },
+    /// The delivery was applied before.
+    Seen,
 }
 
 pub struct InboundSync {
@@ -116,14 +136,17 @@ impl InboundSync {
         };
         let meta = EventMeta::new(ACTOR, Origin::Clerk, None);
         let by_email = match_email.then_some(profile.email.as_str());
-        let (id, tombstoned) = self.find(user, by_email).await?;
-        if let Some(id) = id {
-            return self.update(&id, user, profile, &meta, snapshot, delivery).await;
+        match self.find(user, by_email, delivery).await? {
+            Found::User(linked) => {
+                self.update(*linked, user, profile, &meta, snapshot, delivery)
+                    .await
+            }
+            Found::Seen => Ok(Applied::Duplicate),
+            Found::Nobody { tombstoned: true } => {
+                Ok(Applied::Ignored("deleted in Clerk before Tandem knew it"))
+            }
+            Found::Nobody { tombstoned: false } => self.create(user, profile, &meta, delivery).await,
         }
-        if tombstoned {
-            return Ok(Applied::Ignored("deleted in Clerk before Tandem knew it"));
-        }
-        self.create(user, profile, &meta, delivery).await
     }
 
     /// Clerk deleted the user: delete it here too, with no push back.
@@ -135,7 +158,10 @@ impl InboundSync {
     ) -> Result<Applied, InboundError> {
         let found = match external_id {
             Some(id) if self.log.load(id).await?.exists() => Some(id.to_owned()),
-            _ => self.linked(self.known(clerk_id).await?.holder, clerk_id).await?,
+            _ => self
+                .linked(self.known(clerk_id, None).await?.holder, clerk_id)
+                .await?
+                .map(|linked| linked.id),
         };
         let Some(id) = found else {
             let _turn = self.db.write_turn().await;
@@ -153,7 +179,7 @@ impl InboundSync {
         let command = UserCommand::DeleteFromClerk {
             clerk_id: clerk_id.to_owned(),
         };
-        let committed = self.run(&id, command, &meta, false, delivery).await?;
+        let committed = self.run(&id, command, &meta, None, delivery).await?;
         Ok(if committed.events.is_empty() {
             Applied::Unchanged(id)
         } else {
@@ -161,20 +187,21 @@ impl InboundSync {
         })
     }
 
-    /// Runs `command` on user `id`, `fresh` when the id was generated just
-    /// now (nothing to load), writing the delivery's receipt with its events.
+    /// Runs `command` on user `id`, decided on `known` when given (an empty
+    /// user for an id generated just now), writing the delivery's receipt
+    /// with its events.
     async fn run(
         &self,
         id: &str,
         command: UserCommand,
         meta: &EventMeta,
-        fresh: bool,
+        known: Option<Loaded>,
         delivery: Option<&Delivery>,
     ) -> Result<Committed, ExecuteError> {
-        let (known, applied) = if fresh {
-            (Some(Loaded::new_user()), Applied::Created(id.to_owned()))
+        let applied = if known.as_ref().is_some_and(|k| k.sequence == 0) {
+            Applied::Created(id.to_owned())
         } else {
-            (None, Applied::Updated(id.to_owned()))
+            Applied::Updated(id.to_owned())
         };
         let receipt = delivery.map(|delivery| Receipt {
             delivery: delivery.clone(),
@@ -184,56 +211,80 @@ impl InboundSync {
         self.log.execute_with(id, command, meta, known, alongside).await
     }
 
-    /// Our user for Clerk's `user`, and whether Clerk deleted its id before
-    /// Tandem knew it.
+    /// Our user for Clerk's `user`. A user made in Clerk has no external id,
+    /// so the first lookup is by Clerk id, and it also reads the delivery's
+    /// receipt (which the caller checks first when there is an external id).
     async fn find(
         &self,
         user: &ClerkUser,
         by_email: Option<&str>,
-    ) -> Result<(Option<String>, bool), InboundError> {
+        delivery: Option<&Delivery>,
+    ) -> Result<Found, InboundError> {
         if let Some(external_id) = &user.external_id {
-            if self.log.load(external_id).await?.exists() {
-                return Ok((Some(external_id.clone()), false));
+            let loaded = self.log.load_versioned(external_id).await?;
+            if loaded.user.exists() {
+                return Ok(Found::User(Box::new(Linked {
+                    id: external_id.clone(),
+                    loaded: loaded.for_this_command(),
+                })));
             }
         }
-        let known = self.known(&user.id).await?;
-        if let Some(id) = self.linked(known.holder, &user.id).await? {
-            return Ok((Some(id), false));
+        let known = self.known(&user.id, delivery).await?;
+        if known.seen {
+            return Ok(Found::Seen);
+        }
+        if let Some(linked) = self.linked(known.holder, &user.id).await? {
+            return Ok(Found::User(Box::new(linked)));
         }
         if let Some(email) = by_email {
             if let Some(holder) = holder(&self.db, ClaimKind::Email, &email_key(email)).await? {
-                let local = self.log.load(&holder).await?;
+                let loaded = self.log.load_versioned(&holder).await?;
+                let local = &loaded.user;
                 if local.is_live()
                     && local.clerk_id().is_none()
                     && email_key(&local.clerk().email) == email_key(email)
                 {
-                    return Ok((Some(holder), false));
+                    return Ok(Found::User(Box::new(Linked {
+                        id: holder,
+                        loaded: loaded.for_this_command(),
+                    })));
                 }
             }
         }
-        Ok((None, known.tombstoned))
+        Ok(Found::Nobody {
+            tombstoned: known.tombstoned,
+        })
     }
 
-    /// Both are asked at once: a sign-up (the most common webhook) needs both answers.
-    async fn known(&self, clerk_id: &str) -> Result<Known, InboundError> {
-        let (holder, tombstoned) = on_db!(&self.db, pool => sqlx::query_as(
+    /// All asked at once: a sign-up (the most common webhook) needs every answer.
+    async fn known(&self, clerk_id: &str, delivery: Option<&Delivery>) -> Result<Known, InboundError> {
+        let (holder, tombstoned, seen) = on_db!(&self.db, pool => sqlx::query_as(
             "SELECT (SELECT user_id FROM identity_claims WHERE kind = $1 AND value = $2),
-                    EXISTS (SELECT 1 FROM clerk_tombstones WHERE clerk_id = $2)",
+                    EXISTS (SELECT 1 FROM clerk_tombstones WHERE clerk_id = $2),
+                    EXISTS (SELECT 1 FROM webhook_receipts WHERE svix_id = $3)",
         )
         .bind(ClaimKind::ClerkId.as_str())
         .bind(clerk_id)
+        .bind(delivery.map(|d| d.svix_id.as_str()))
         .fetch_one(pool)
         .await?);
-        Ok(Known { holder, tombstoned })
+        Ok(Known {
+            holder,
+            tombstoned,
+            seen,
+        })
     }
 
-    /// `holder` of a Clerk id, if its user still has that id.
-    async fn linked(&self, holder: Option<String>, clerk_id: &str) -> Result<Option<String>, InboundError> {
+    /// `holder` of a Clerk id, as loaded, if its user still has that id.
+    async fn linked(&self, holder: Option<String>, clerk_id: &str) -> Result<Option<Linked>, InboundError> {
         let Some(holder) = holder else {
             return Ok(None);
         };
-        let local = self.log.load(&holder).await?;
-        Ok((local.clerk_id() == Some(clerk_id)).then_some(holder))
+        let loaded = self.log.load_versioned(&holder).await?;
+        Ok((loaded.user.clerk_id() == Some(clerk_id)).then(|| Linked {
+            id: holder,
+            loaded: loaded.for_this_command(),
+        }))
     }
 
     async fn create(
@@ -249,7 +300,10 @@ impl InboundSync {
             clerk: profile,
             clerk_updated_at: user.updated_at,
         };
-        match self.run(&id, command, meta, true, delivery).await {
+        match self
+            .run(&id, command, meta, Some(Loaded::new_user()), delivery)
+            .await
+        {
             Ok(_) => Ok(Applied::Created(id)),
             // Another delivery of the same sign-up is creating it now.
             Err(ExecuteError::Taken(ClaimKind::ClerkId)) => Err(InboundError::Internal(anyhow::anyhow!(
@@ -262,7 +316,7 @@ impl InboundSync {
 
     async fn update(
         &self,
-        id: &str,
+        Linked { id, loaded }: Linked,
         user: &ClerkUser,
         profile: ClerkProfile,
         meta: &EventMeta,
@@ -278,7 +332,7 @@ impl InboundSync {
             clerk_updated_at: user.updated_at,
             snapshot,
         };
-        let committed = match self.run(id, command, meta, false, delivery).await {
+        let committed = match self.run(&id, command, meta, Some(loaded), delivery).await {
             Ok(committed) => committed,
             Err(ExecuteError::Rejected(UserError::NotFound)) => {
                 return Err(InboundError::Internal(anyhow::anyhow!(
@@ -288,9 +342,9 @@ impl InboundSync {
             Err(other) => return Err(other.into()),
         };
         Ok(if committed.events.is_empty() {
-            Applied::Unchanged(id.to_owned())
+            Applied::Unchanged(id)
         } else {
-            Applied::Updated(id.to_owned())
+            Applied::Updated(id)
         })
     }
 }

@@ -74,7 +74,7 @@ async fn run(
                 match &outcome {
                     Ok(Applied::Created(_)) => r.created += 1,
                     Ok(Applied::Updated(_)) => r.updated += 1,
-                    Ok(Applied::Unchanged(_)) => r.unchanged += 1,
+                    Ok(Applied::Unchanged(_) | Applied::Duplicate) => r.unchanged += 1,
                     Ok(Applied::Ignored(_)) => r.ignored += 1,
                     Err(InboundError::Rejected(reason)) => r.rejected.push(format!("{}: {reason}", user.id)),
                     Err(InboundError::Internal(_)) => {}

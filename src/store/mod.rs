@@ -54,6 +54,8 @@ pub struct Committed {
 pub struct Loaded {
     pub user: User,
     pub sequence: usize,
+    /// Loaded for the very command it is handed to, moments before.
+    for_this_command: bool,
 }
 
 impl Loaded {
@@ -62,6 +64,18 @@ impl Loaded {
         Self {
             user: User::default(),
             sequence: 0,
+            for_this_command: false,
+        }
+    }
+
+    /// Marks a user the caller loaded moments ago to decide this very
+    /// command on (e.g. to find which user a webhook names): a decision to
+    /// change nothing stands on it, as on a load of the command's own,
+    /// where an older state is loaded again first.
+    pub fn for_this_command(self) -> Self {
+        Self {
+            for_this_command: true,
+            ..self
         }
     }
 }
@@ -112,7 +126,8 @@ impl EventLog {
     /// events lead to) with them, when there are any.
     /// `known` is the user as the caller last loaded it: deciding on it saves a
     /// load, and the events' sequence numbers make a stale one a conflict,
-    /// after which the user is loaded afresh.
+    /// after which the user is loaded afresh. A decision to change nothing is
+    /// only taken on a fresh load (see [`Loaded::for_this_command`]).
     pub async fn execute_with(
         &self,
         user_id: &str,
@@ -125,10 +140,11 @@ impl EventLog {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let assumed = known.is_some();
+            let assumed = known.as_ref().is_some_and(|k| !k.for_this_command);
             let Loaded {
                 user: before,
                 sequence: base_sequence,
+                ..
             } = match known.take() {
                 Some(loaded) => loaded,
                 None => self.load_versioned(user_id).await?,
@@ -211,6 +227,7 @@ impl EventLog {
         Ok(Loaded {
             sequence: context.current_sequence,
             user: context.aggregate().clone(),
+            for_this_command: false,
         })
     }
 

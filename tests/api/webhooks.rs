@@ -138,10 +138,21 @@ on_both_stores! {
 
     async fn a_redelivery_has_one_effect(app: TestApp) {
         let body = event("user.created", clerk_user("user_dup", "dup@example.com", "Dup", 1_700_000_000_001));
-        for _ in 0..3 {
-            let (status, _) = deliver(&app, "msg_dup", &body).await;
+        for attempt in 0..3 {
+            let (status, answer) = deliver(&app, "msg_dup", &body).await;
             assert_eq!(status, 200);
+            let expected = if attempt == 0 { "applied" } else { "duplicate" };
+            assert_eq!(answer["status"], expected, "delivery {attempt}: its receipt is read before anything is applied");
         }
+        // Linked to a Tandem user, Clerk's user now carries its external id, and a
+        // redelivery of such an event is caught before the user is loaded.
+        let user = by_email(&app, "dup@example.com").await;
+        let mut linked = clerk_user("user_dup", "dup@example.com", "Dup", 1_700_000_000_002);
+        linked["external_id"] = user["id"].clone();
+        let linked = event("user.updated", linked);
+        let (_, first) = deliver(&app, "msg_dup_linked", &linked).await;
+        let (_, again) = deliver(&app, "msg_dup_linked", &linked).await;
+        assert_eq!((&first["status"], &again["status"]), (&json!("applied"), &json!("duplicate")));
         count_becomes(&app, 1).await;
         let user = by_email(&app, "dup@example.com").await;
         assert_eq!(user["clerkId"], "user_dup");
