@@ -13,6 +13,11 @@ pub struct Api {
 }
 
 impl Api {
+    /// Where the server listens, e.g. `http://127.0.0.1:8080`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub fn new(base: &str, token: &str) -> Self {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(256)

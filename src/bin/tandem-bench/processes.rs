@@ -151,6 +151,30 @@ impl Emulator {
         .map(drop)
     }
 
+    /// Sends a signed webhook of every later change to `url`, as Clerk does.
+    pub async fn deliver_webhooks(&self, url: &str, secret: &str) -> anyhow::Result<()> {
+        let target = json!({"url": url, "secret": secret});
+        self.control(reqwest::Method::POST, "webhooks", Some(target))
+            .await
+            .map(drop)
+    }
+
+    pub async fn stop_webhooks(&self) -> anyhow::Result<()> {
+        self.control(reqwest::Method::DELETE, "webhooks", None)
+            .await
+            .map(drop)
+    }
+
+    /// Webhook deliveries answered with a 2xx so far.
+    pub async fn webhooks_delivered(&self) -> anyhow::Result<usize> {
+        let log = self.control(reqwest::Method::GET, "webhooks", None).await?;
+        let attempts = log.as_array().context("the webhook log is not a list")?;
+        Ok(attempts
+            .iter()
+            .filter(|a| a["status"].as_u64().is_some_and(|s| (200..300).contains(&s)))
+            .count())
+    }
+
     pub async fn clear_requests(&self) -> anyhow::Result<()> {
         self.control(reqwest::Method::DELETE, "requests", None)
             .await
