@@ -243,7 +243,8 @@ impl ProjectionRunner {
         }
         let mut failures: u32 = 0;
         let mut held_back: u32 = 0;
-        // When the last batch that applied events (and left none behind) began.
+        // When the last batch that applied events began; after a full one (a
+        // backlog) the next starts at once.
         let mut busy_since: Option<tokio::time::Instant> = None;
         loop {
             if let Some(started) = busy_since.take() {
