@@ -18,7 +18,7 @@ use crate::http::webhook::WebhookIngest;
 use crate::http::{self, AppState};
 use crate::inbound::Inbound;
 use crate::metrics::Metrics;
-use crate::projection::admin_users::{AdminUsers, AdminUsersProjector};
+use crate::projection::admin_users::{AdminUsers, AdminUsersProjector, FreshRows};
 use crate::projection::ProjectionRunner;
 use crate::store::EventLog;
 use crate::sync::{ClerkSyncSaga, SyncControl, SyncWorker};
@@ -42,9 +42,11 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// The projectors every replica keeps up to date.
-pub fn projection_runners(db: &Db) -> Vec<ProjectionRunner> {
-    vec![ProjectionRunner::new(db.clone(), Arc::new(AdminUsersProjector))]
+/// The projectors every replica keeps up to date; the admin list hands the
+/// rows it writes to whoever waits in `fresh`.
+pub fn projection_runners(db: &Db, fresh: &FreshRows) -> Vec<ProjectionRunner> {
+    let admin_users = AdminUsersProjector { fresh: fresh.clone() };
+    vec![ProjectionRunner::new(db.clone(), Arc::new(admin_users))]
 }
 
 impl Application {
@@ -56,13 +58,20 @@ impl Application {
 
         // The saga rides on the read model's batches: one read of the feed
         // and one commit serve both.
-        let mut runners = projection_runners(&db);
-        runners[0].also_feed(Arc::new(ClerkSyncSaga));
+        let fresh = FreshRows::default();
+        let mut runners = projection_runners(&db, &fresh);
+        let saga = ClerkSyncSaga::default();
+        let jobs_added = saga.jobs_added();
+        runners[0].also_feed(Arc::new(saga));
         let admin_users = runners[0].handle();
-        let jobs_added = admin_users.progress();
 
         let read = AdminUsers::new(db.clone());
-        let users = Arc::new(UserService::new(log.clone(), read.clone(), admin_users.clone()));
+        let users = Arc::new(UserService::new(
+            log.clone(),
+            read.clone(),
+            admin_users.clone(),
+            fresh,
+        ));
         let sync = Arc::new(SyncControl::new(db.clone(), read.clone(), admin_users.clone()));
         let inbound = Arc::new(Inbound::new(db.clone(), log.clone(), clerk.clone()));
         let webhooks = match &webhook_secret {

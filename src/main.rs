@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tandem::app::{open_database, projection_runners, shutdown_signal, Application};
 use tandem::config::Config;
+use tandem::projection::admin_users::FreshRows;
 
 #[derive(Parser)]
 #[command(
@@ -103,7 +104,8 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 async fn replay(config: &Config) -> anyhow::Result<()> {
     let db = open_database(config).await?;
-    for runner in projection_runners(&db) {
+    // Nobody waits for rows here.
+    for runner in projection_runners(&db, &FreshRows::default()) {
         let events = runner.replay().await?;
         println!("replayed {events} events");
     }

@@ -1,6 +1,6 @@
 //! Admin operations on users: runs the command (the event store keeps unique
 //! values claimed with it) and answers with the read-model row once the
-//! projection has caught up.
+//! projection has caught up: handed over by the batch that wrote it, or read.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::domain::user::{ClerkPatch, ClerkProfile, LocalPatch, LocalProfile, UserCommand, UserError};
 use crate::domain::values::FieldError;
-use crate::projection::admin_users::{AdminUserRow, AdminUsers};
+use crate::projection::admin_users::{AdminUserRow, AdminUsers, FreshRows};
 use crate::projection::{Changed, ProjectionHandle};
 use crate::store::{Committed, EventLog, EventMeta, ExecuteError};
 
@@ -57,14 +57,16 @@ pub struct UserService {
     log: Arc<EventLog>,
     read: AdminUsers,
     projection: ProjectionHandle,
+    fresh: FreshRows,
 }
 
 impl UserService {
-    pub fn new(log: Arc<EventLog>, read: AdminUsers, projection: ProjectionHandle) -> Self {
+    pub fn new(log: Arc<EventLog>, read: AdminUsers, projection: ProjectionHandle, fresh: FreshRows) -> Self {
         Self {
             log,
             read,
             projection,
+            fresh,
         }
     }
 
@@ -116,29 +118,42 @@ impl UserService {
         Ok(())
     }
 
-    /// The user's row once it reflects what `committed` left. `changes` was
-    /// subscribed before the commit, so the batch that projects it cannot slip
-    /// by: the row is read once that batch is announced, not after every batch.
+    /// The user's row once it reflects what `committed` left: handed over by
+    /// the batch that projects it, or read once that batch is announced
+    /// (`changes` was subscribed before the commit, so it cannot slip by).
     async fn projected(
         &self,
         id: &str,
         committed: &Committed,
         mut changes: broadcast::Receiver<Changed>,
     ) -> Result<AdminUserRow, ServiceError> {
-        let sequence = committed.last_sequence;
+        let sequence = committed.last_sequence as i64;
         let deadline = tokio::time::Instant::now() + READ_YOUR_WRITE;
         // A command that changed nothing is projected already.
-        let mut wait = !committed.events.is_empty();
+        let mut handed = (!committed.events.is_empty()).then(|| self.fresh.wait_for(id, sequence));
+        let mut wait = handed.is_some();
         if wait {
             self.projection.hurry();
         }
         loop {
             if wait {
-                next_batch_with(&mut changes, id, deadline).await;
+                match handed.as_mut() {
+                    Some(handed) => {
+                        tokio::select! {
+                            Some(row) = handed.row() => return Ok(row),
+                            () = next_batch_with(&mut changes, id, deadline) => {}
+                        }
+                        // Handed over by the batch just announced.
+                        if let Some(row) = handed.try_row() {
+                            return Ok(row);
+                        }
+                    }
+                    None => next_batch_with(&mut changes, id, deadline).await,
+                }
             }
             wait = true;
             let row = self.read.get(id).await?;
-            if let Some(row) = row.as_ref().filter(|r| r.last_sequence >= sequence as i64) {
+            if let Some(row) = row.as_ref().filter(|r| r.last_sequence >= sequence) {
                 return Ok(row.clone());
             }
             if tokio::time::Instant::now() >= deadline {

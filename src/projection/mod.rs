@@ -14,6 +14,11 @@ pub use runner::{Changed, ProjectionHandle, ProjectionRunner};
 
 use crate::db::Tx;
 
+/// What a projector does once the batch it applied has committed, such as
+/// handing its rows to whoever waits for them; never run for a batch that
+/// rolls back.
+pub type AfterCommit = Box<dyn FnOnce() + Send>;
+
 /// A consumer of the event feed. `apply` runs inside the transaction that also
 /// stores the new checkpoint, so whatever it writes commits with it or not at all.
 #[async_trait]
@@ -21,7 +26,7 @@ pub trait Projector: Send + Sync + 'static {
     /// Stable name: the checkpoint is stored under it.
     fn name(&self) -> &'static str;
 
-    async fn apply(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()>;
+    async fn apply(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<Option<AfterCommit>>;
 
     /// Forgets everything this projector wrote, before a replay from the start.
     async fn reset(&self, tx: &mut Tx) -> anyhow::Result<()>;

@@ -157,10 +157,11 @@ impl ProjectionRunner {
         };
         let projectors = std::iter::once(&self.projector).chain(&self.riders);
         let mut ours: &[StoredEvent] = &[];
+        let mut after_commit = Vec::new();
         for (i, (projector, seen)) in projectors.zip(&positions).enumerate() {
             let unseen = &events[events.partition_point(|e| e.position <= *seen)..];
             if !unseen.is_empty() {
-                projector.apply(&mut tx, unseen).await?;
+                after_commit.extend(projector.apply(&mut tx, unseen).await?);
             }
             if i == 0 {
                 ours = unseen;
@@ -174,6 +175,10 @@ impl ProjectionRunner {
             publisher.publish(&mut tx, &ids).await?;
         }
         tx.commit().await?;
+        // Before the announcement: whoever hears of the batch finds what it left.
+        for done in after_commit {
+            done();
+        }
         self.applied.send_modify(|n| *n += 1);
         let _ = self.changed.send(Changed {
             ids: ids.into(),

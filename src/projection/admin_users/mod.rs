@@ -1,6 +1,7 @@
 //! The admin list: one row per user with real, indexed columns, folded from
 //! the user's events.
 
+mod fresh;
 mod query;
 mod row;
 
@@ -8,17 +9,22 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
+pub use fresh::{Awaited, FreshRows};
 pub use query::{AdminUsers, ListError, ListFilter, OrderDirection, OrderField, Page, PageRequest, SortKey};
 pub use row::{AdminUserRow, SyncStatus};
 
 use super::feed::{aggregate_events, StoredEvent};
-use super::Projector;
+use super::{AfterCommit, Projector};
 use crate::db::Tx;
 use crate::domain::user::User;
 use crate::on_tx;
 use cqrs_es::Aggregate;
 
-pub struct AdminUsersProjector;
+/// Keeps the admin list; hands each row it writes to whoever waits in `fresh`.
+#[derive(Default)]
+pub struct AdminUsersProjector {
+    pub fresh: FreshRows,
+}
 
 #[async_trait]
 impl Projector for AdminUsersProjector {
@@ -26,7 +32,7 @@ impl Projector for AdminUsersProjector {
         "admin_users"
     }
 
-    async fn apply(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<()> {
+    async fn apply(&self, tx: &mut Tx, events: &[StoredEvent]) -> anyhow::Result<Option<AfterCommit>> {
         // Group by user, keeping feed order within each user.
         let mut order: Vec<&str> = Vec::new();
         let mut by_user: HashMap<&str, Vec<&StoredEvent>> = HashMap::new();
@@ -61,7 +67,8 @@ impl Projector for AdminUsersProjector {
                 changed.push((row, before));
             }
         }
-        store(tx, &changed).await
+        store(tx, &changed).await?;
+        Ok(self.fresh.after_commit(changed.iter().map(|(row, _)| row)))
     }
 
     async fn reset(&self, tx: &mut Tx) -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use cqrs_es::DomainEvent;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -109,7 +109,9 @@ impl AdminUserRow {
     /// The row after `event`; `None` before the user's first event.
     pub fn apply(row: Option<Self>, event: &StoredEvent) -> anyhow::Result<Self> {
         let payload: UserEvent = serde_json::from_value(event.payload.clone())?;
-        let at = event.occurred_at();
+        // Both databases keep microseconds: a row handed over as written
+        // must equal the row read back.
+        let at = event.occurred_at().trunc_subsecs(6);
         // Mirrors the aggregate's version: an outvoted Clerk change is not an edit.
         let profile_change = match (&payload, &row) {
             (UserEvent::ClerkProfileReceived { clerk, .. }, Some(row)) => *clerk != row.clerk_profile(),
@@ -195,7 +197,7 @@ impl AdminUserRow {
                 row.sync_status = SyncStatusColumn(SyncStatus::Pending);
                 row.sync_error = Some(error);
                 row.sync_attempts = i64::from(attempt);
-                row.next_retry_at = Some(next_retry_at);
+                row.next_retry_at = Some(next_retry_at.trunc_subsecs(6));
                 row
             }
             (Some(mut row), UserEvent::ClerkSyncFailed { attempts, error, .. }) => {
@@ -223,7 +225,7 @@ impl AdminUserRow {
         }
     }
 
-    fn blank(id: &str, at: DateTime<Utc>) -> Self {
+    pub(super) fn blank(id: &str, at: DateTime<Utc>) -> Self {
         Self {
             id: id.to_owned(),
             clerk_id: None,
