@@ -1661,7 +1661,8 @@ async fn webhooks_verify_with_the_signing_secret_and_not_with_another() {
 }
 
 #[tokio::test]
-async fn a_receiver_failing_twice_gets_the_same_svix_id_a_third_time_and_the_log_lists_each_attempt() {
+async fn a_receiver_failing_twice_gets_the_same_svix_id_a_third_time_and_the_log_lists_and_counts_each_attempt(
+) {
     let clerk = Clerk::start().await;
     let receiver = WebhookReceiver::start(2).await;
     clerk.deliver_webhooks_to(&receiver);
@@ -1699,6 +1700,15 @@ async fn a_receiver_failing_twice_gets_the_same_svix_id_a_third_time_and_the_log
     assert!(log
         .windows(2)
         .all(|w| w[0]["at_ms"].as_i64() <= w[1]["at_ms"].as_i64()));
+    let summary: Value = clerk
+        .bare(Method::GET, "/_emulator/webhooks/summary")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary, json!({ "attempts": 3, "delivered": 1 }));
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::webhooks::{Attempt, Fault as WebhookFault};
+use super::webhooks::{Attempt, Fault as WebhookFault, Summary};
 use super::Emulator;
 
 #[derive(Default)]
@@ -129,7 +129,8 @@ impl Control {
     }
 
     pub fn answered(&mut self, seq: u64, status: StatusCode) {
-        if let Some(call) = self.log.iter_mut().find(|c| c.seq == seq) {
+        // Answers come soon after their calls: look from the newest.
+        if let Some(call) = self.log.iter_mut().rev().find(|c| c.seq == seq) {
             call.status = Some(status.as_u16());
         }
     }
@@ -174,6 +175,7 @@ pub fn router(emulator: Emulator) -> Router {
             "/_emulator/webhooks",
             get(webhook_log).post(deliver_webhooks).delete(stop_webhooks),
         )
+        .route("/_emulator/webhooks/summary", get(webhook_summary))
         .route("/_emulator/reset", post(reset))
         .with_state(emulator)
 }
@@ -305,6 +307,10 @@ async fn stop_webhooks(State(emulator): State<Emulator>) -> StatusCode {
 
 async fn webhook_log(State(emulator): State<Emulator>) -> Json<Vec<Attempt>> {
     Json(emulator.webhooks().log())
+}
+
+async fn webhook_summary(State(emulator): State<Emulator>) -> Json<Summary> {
+    Json(emulator.webhooks().summary())
 }
 
 async fn reset(State(emulator): State<Emulator>) -> StatusCode {

@@ -55,6 +55,8 @@ struct Hub {
     target: Option<Target>,
     faults: VecDeque<QueuedFault>,
     log: Vec<Attempt>,
+    /// Attempts in `log` answered with a 2xx.
+    delivered: usize,
 }
 
 /// Read at every attempt, so a replaced target gets the retries too, and a removed one stops them.
@@ -114,6 +116,15 @@ pub struct Attempt {
     at_ms: i64,
 }
 
+/// The webhook log counted, as `GET /_emulator/webhooks/summary` answers:
+/// cheap to poll while thousands of webhooks go out.
+#[derive(Serialize)]
+pub struct Summary {
+    attempts: usize,
+    /// Attempts answered with a 2xx.
+    delivered: usize,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("the webhook URL {0:?} is not an http or https URL")]
@@ -167,11 +178,21 @@ impl Webhooks {
         lock(&self.hub).log.clone()
     }
 
+    /// The log counted, without copying it.
+    pub fn summary(&self) -> Summary {
+        let hub = lock(&self.hub);
+        Summary {
+            attempts: hub.log.len(),
+            delivered: hub.delivered,
+        }
+    }
+
     /// Forgets faults and the log; the target stays, as it is configuration, like the secret key.
     pub fn reset(&self) {
         let mut hub = lock(&self.hub);
         hub.faults.clear();
         hub.log.clear();
+        hub.delivered = 0;
     }
 
     /// Queues the event for delivery when there is a target; called in the order events are made.
@@ -348,15 +369,20 @@ impl Courier {
             *attempts += 1;
             let at_ms = now_ms();
             let status = self.attempt(&target, message).await;
-            lock(&self.hub).log.push(Attempt {
-                svix_id: message.svix_id.clone(),
-                r#type: message.event_type.clone(),
-                user_id: message.user_id.clone(),
-                attempt: *attempts,
-                status: status.map(|s| s.as_u16()),
-                at_ms,
-            });
-            if status.is_some_and(|s| s.is_success()) {
+            let delivered = status.is_some_and(|s| s.is_success());
+            {
+                let mut hub = lock(&self.hub);
+                hub.log.push(Attempt {
+                    svix_id: message.svix_id.clone(),
+                    r#type: message.event_type.clone(),
+                    user_id: message.user_id.clone(),
+                    attempt: *attempts,
+                    status: status.map(|s| s.as_u16()),
+                    at_ms,
+                });
+                hub.delivered += usize::from(delivered);
+            }
+            if delivered {
                 return;
             }
             let Some(wait) = backoff.next() else {
