@@ -134,11 +134,12 @@ impl Clerk {
     }
 
     async fn log(&self) -> Vec<Value> {
-        let response = self
-            .bare(Method::GET, "/_emulator/requests")
-            .send()
-            .await
-            .unwrap();
+        self.control_read("/_emulator/requests").await
+    }
+
+    /// A control API answer, as JSON.
+    async fn control_read<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.bare(Method::GET, path).send().await.unwrap();
         response.json().await.unwrap()
     }
 
@@ -150,12 +151,7 @@ impl Clerk {
     async fn webhook_log_until(&self, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + WEBHOOK_PATIENCE;
         loop {
-            let response = self
-                .bare(Method::GET, "/_emulator/webhooks")
-                .send()
-                .await
-                .unwrap();
-            let log: Vec<Value> = response.json().await.unwrap();
+            let log: Vec<Value> = self.control_read("/_emulator/webhooks").await;
             if done(&log) {
                 return log;
             }
@@ -1700,14 +1696,7 @@ async fn a_receiver_failing_twice_gets_the_same_svix_id_a_third_time_and_the_log
     assert!(log
         .windows(2)
         .all(|w| w[0]["at_ms"].as_i64() <= w[1]["at_ms"].as_i64()));
-    let summary: Value = clerk
-        .bare(Method::GET, "/_emulator/webhooks/summary")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let summary: Value = clerk.control_read("/_emulator/webhooks/summary").await;
     assert_eq!(summary, json!({ "attempts": 3, "delivered": 1 }));
 }
 
