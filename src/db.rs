@@ -226,6 +226,22 @@ impl Db {
     }
 }
 
+/// `rows` groups of `columns` parameters, each written by `param` in turn:
+/// `(a, b), (c, d)`, or `a, b` when a group has one column.
+pub fn parameter_groups(rows: usize, columns: usize, mut param: impl FnMut() -> String) -> String {
+    let groups: Vec<String> = (0..rows)
+        .map(|_| {
+            let params: Vec<String> = (0..columns).map(|_| param()).collect();
+            if columns > 1 {
+                format!("({})", params.join(", "))
+            } else {
+                params.join(", ")
+            }
+        })
+        .collect();
+    groups.join(", ")
+}
+
 impl Tx {
     /// `($1, $2), ($3, $4), ...`: `rows` groups of `columns` parameters, for a
     /// statement that has no others. SQLite gets `?`: sqlx looks up the name
@@ -234,28 +250,11 @@ impl Tx {
     /// numbered parameters takes time quadratic in their count (half of a
     /// replay's time, before).
     pub fn placeholders(&self, rows: usize, columns: usize) -> String {
-        let mut out = String::new();
-        for r in 0..rows {
-            if r > 0 {
-                out.push_str(", ");
-            }
-            if columns > 1 {
-                out.push('(');
-            }
-            for c in 0..columns {
-                if c > 0 {
-                    out.push_str(", ");
-                }
-                match self {
-                    Self::Pg(_) => out.push_str(&format!("${}", r * columns + c + 1)),
-                    Self::Sqlite(..) => out.push('?'),
-                }
-            }
-            if columns > 1 {
-                out.push(')');
-            }
-        }
-        out
+        let mut numbered = 1;
+        parameter_groups(rows, columns, || match self {
+            Self::Pg(_) => crate::store::param(&mut numbered),
+            Self::Sqlite(..) => "?".to_owned(),
+        })
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::db::{Db, Tx};
+use crate::db::{parameter_groups, Db, Tx};
 use crate::on_tx;
-use crate::store::{EventMeta, MetadataMap};
+use crate::store::{param, EventMeta, MetadataMap};
 
 /// A place in the commit order. On SQLite `global_seq` alone orders events
 /// (one writer at a time); on Postgres the writing transaction comes first,
@@ -277,6 +277,6 @@ pub async fn rewind_checkpoint(tx: &mut Tx, projector: &str) -> anyhow::Result<(
 
 /// `$first, $first+1, ...`: `count` placeholders.
 fn numbered(first: usize, count: usize) -> String {
-    let numbers: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
-    numbers.join(", ")
+    let mut next = first;
+    parameter_groups(count, 1, || param(&mut next))
 }

@@ -19,6 +19,7 @@ use super::alongside::param;
 use super::claims::{self, Changes};
 use super::in_tx::{bind_event_rows, event_rows, EVENT_COLUMNS};
 use super::Change;
+use crate::db::parameter_groups;
 
 /// Why the one statement did not commit.
 pub enum OneStatementError {
@@ -99,15 +100,5 @@ fn statement(events: usize, claims: &Changes, change: &Change<'_>) -> String {
 
 /// `($n, $n+1, ...), ...`: `rows` groups of `columns` parameters from `*next` on.
 fn numbered(next: &mut usize, rows: usize, columns: usize) -> String {
-    let groups: Vec<String> = (0..rows)
-        .map(|_| {
-            let params: Vec<String> = (0..columns).map(|_| param(next)).collect();
-            if columns > 1 {
-                format!("({})", params.join(", "))
-            } else {
-                params.join(", ")
-            }
-        })
-        .collect();
-    groups.join(", ")
+    parameter_groups(rows, columns, || param(next))
 }
