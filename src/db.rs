@@ -250,9 +250,12 @@ impl Tx {
     /// numbered parameters takes time quadratic in their count (half of a
     /// replay's time, before).
     pub fn placeholders(&self, rows: usize, columns: usize) -> String {
-        let mut numbered = 1;
+        let mut numbered = 0;
         parameter_groups(rows, columns, || match self {
-            Self::Pg(_) => crate::store::param(&mut numbered),
+            Self::Pg(_) => {
+                numbered += 1;
+                format!("${numbered}")
+            }
             Self::Sqlite(..) => "?".to_owned(),
         })
     }
