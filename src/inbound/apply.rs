@@ -229,7 +229,9 @@ impl InboundSync {
                 })));
             }
         }
-        let known = self.known(&user.id, delivery).await?;
+        // With an external id the caller has read the receipt already.
+        let unchecked = delivery.filter(|_| user.external_id.is_none());
+        let known = self.known(&user.id, unchecked).await?;
         if known.seen {
             return Ok(Found::Seen);
         }
