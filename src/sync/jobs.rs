@@ -270,6 +270,31 @@ pub async fn renew(db: &Db, job: &Job, owner: &str, until: DateTime<Utc>) -> any
     Ok(updated > 0)
 }
 
+/// Gives back jobs `owner` claimed and never started: free for the next
+/// claim, and not counted as tried (a claim counts towards whether an earlier
+/// try may have reached Clerk).
+pub async fn hand_back(db: &Db, jobs: &[Job], owner: &str) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    let owner_param = match &tx {
+        Tx::Pg(_) => format!("${}", jobs.len() + 1),
+        Tx::Sqlite(..) => "?".to_owned(),
+    };
+    let sql = format!(
+        "UPDATE clerk_sync_jobs SET lease_owner = NULL, lease_until = NULL, claims = claims - 1
+         WHERE user_id IN ({}) AND lease_owner = {owner_param}",
+        tx.placeholders(jobs.len(), 1)
+    );
+    on_tx!(&mut tx, tx => {
+        let mut query = sqlx::query(&sql);
+        for job in jobs {
+            query = query.bind(&job.user_id);
+        }
+        query.bind(owner).execute(&mut **tx).await?;
+    });
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Makes sure a push of `user_id` is due now, with or without a job so far.
 pub async fn ensure(db: &Db, user_id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;

@@ -1,8 +1,9 @@
 //! Runs due jobs: claims them with a lease, pushes each user to Clerk, and
 //! records the outcome as an event, then finishes or reschedules the job.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::watch;
@@ -17,6 +18,12 @@ use crate::db::Db;
 use crate::domain::user::{SyncOutcome, User, UserCommand};
 use crate::metrics::Metrics;
 use crate::store::{EventLog, EventMeta, Loaded, Origin};
+
+/// A claimed job and when it was claimed: its lease runs from then.
+struct Claimed {
+    job: Job,
+    at: Instant,
+}
 
 const IDLE_POLL: Duration = Duration::from_secs(1);
 pub const ACTOR: &str = "clerk-sync";
@@ -53,34 +60,44 @@ impl SyncWorker {
     }
 
     /// Runs until dropped. `jobs_added` and `kick` change when new work may be due.
+    ///
+    /// Claims a round of jobs (one per worker) at a time: those no worker is
+    /// free for yet wait here, and each finished job starts the next of them
+    /// instead of claiming its own. A claim is planned afresh every time (see
+    /// [`jobs::claim`]), and claiming one job per finished job made claims
+    /// the dearest statement of a sync.
     pub async fn run(self, mut jobs_added: watch::Receiver<u64>, mut kick: watch::Receiver<u64>) {
+        let concurrency = self.config.concurrency;
         let mut running: JoinSet<()> = JoinSet::new();
+        let mut waiting: VecDeque<Claimed> = VecDeque::new();
         loop {
-            let free = self.config.concurrency.saturating_sub(running.len());
-            let (claimed, failed) = if free == 0 {
-                (Vec::new(), false)
-            } else {
-                match self.claim(free).await {
-                    Ok(jobs) => (jobs, false),
+            let (mut took_work, mut failed) = (false, false);
+            if running.len() < concurrency && waiting.is_empty() {
+                match self.claim(concurrency).await {
+                    Ok(jobs) => {
+                        took_work = !jobs.is_empty();
+                        let at = Instant::now();
+                        waiting.extend(jobs.into_iter().map(|job| Claimed { job, at }));
+                    }
                     Err(error) => {
                         tracing::error!(error = %error, "claiming sync jobs failed");
-                        (Vec::new(), true)
+                        failed = true;
                     }
                 }
-            };
-            let took_work = !claimed.is_empty();
-            for job in claimed {
-                let worker = self.clone();
-                running.spawn(async move { worker.run_job(job).await });
             }
-            if took_work && running.len() < self.config.concurrency {
+            while running.len() < concurrency {
+                let Some(claimed) = waiting.pop_front() else { break };
+                let worker = self.clone();
+                running.spawn(async move { worker.run_job(claimed).await });
+            }
+            if took_work && running.len() < concurrency {
                 continue;
             }
             // Only a free worker with nothing claimable looks for the next due
             // job: busy, the next claim waits for a finished job or a wake-up,
             // instead of asking the database in a loop. Paused, nothing is due.
             // A failed claim waits too, rather than retrying at once.
-            let sleep = if free > 0 && !took_work && !failed {
+            let sleep = if running.len() < concurrency && !took_work && !failed {
                 self.until_next_due().await
             } else {
                 IDLE_POLL
@@ -88,13 +105,28 @@ impl SyncWorker {
             tokio::select! {
                 Some(_) = running.join_next(), if !running.is_empty() => {}
                 _ = jobs_added.changed() => {}
-                _ = kick.changed() => {}
+                _ = kick.changed() => {
+                    // A pause, or a retry that should not queue behind a
+                    // round claimed before it: the next claim decides again.
+                    self.hand_back(waiting.drain(..).map(|c| c.job).collect()).await;
+                }
                 () = tokio::time::sleep(sleep) => {}
             }
         }
     }
 
-    /// Due jobs for the free workers; none while sync is paused.
+    /// Gives back jobs claimed but not started, for any worker to claim again.
+    async fn hand_back(&self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        if let Err(error) = jobs::hand_back(&self.db, &jobs, &self.owner).await {
+            // Their leases run out instead.
+            tracing::warn!(error = %format!("{error:#}"), "could not hand back claimed sync jobs");
+        }
+    }
+
+    /// Due jobs, up to `limit`; none while sync is paused.
     async fn claim(&self, limit: usize) -> anyhow::Result<Vec<Job>> {
         jobs::claim(&self.db, &self.owner, Utc::now(), self.lease(), limit as i64).await
     }
@@ -111,8 +143,13 @@ impl SyncWorker {
     }
 
     /// Runs one job, renewing its lease every third of it while the push runs,
-    /// so a live worker keeps its job however slow Clerk is.
-    async fn run_job(self, job: Job) {
+    /// so a live worker keeps its job however slow Clerk is. A job that
+    /// waited its turn for a third of its lease or more is renewed first.
+    async fn run_job(self, claimed: Claimed) {
+        let Claimed { job, at } = claimed;
+        if at.elapsed() >= self.config.lease / 3 && !self.renew(&job).await {
+            return;
+        }
         let work = self.try_job(&job);
         tokio::pin!(work);
         let mut renew = tokio::time::interval(self.config.lease / 3);
@@ -120,13 +157,7 @@ impl SyncWorker {
         let result = loop {
             tokio::select! {
                 result = &mut work => break result,
-                _ = renew.tick() => {
-                    match jobs::renew(&self.db, &job, &self.owner, Utc::now() + self.lease()).await {
-                        Ok(true) => {}
-                        Ok(false) => tracing::warn!(user.id = %job.user_id, "lost the lease on a sync job"),
-                        Err(error) => tracing::warn!(user.id = %job.user_id, error = %error, "could not renew a sync lease"),
-                    }
-                }
+                _ = renew.tick() => { self.renew(&job).await; }
             }
         };
         if let Err(error) = result {
@@ -134,6 +165,22 @@ impl SyncWorker {
             tracing::error!(user.id = %job.user_id, error = %format!("{error:#}"), "sync job failed to run");
         }
         self.upkeep.job_ran();
+    }
+
+    /// False when the lease was lost (another worker may hold the job now)
+    /// or could not be renewed.
+    async fn renew(&self, job: &Job) -> bool {
+        match jobs::renew(&self.db, job, &self.owner, Utc::now() + self.lease()).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!(user.id = %job.user_id, "lost the lease on a sync job");
+                false
+            }
+            Err(error) => {
+                tracing::warn!(user.id = %job.user_id, error = %error, "could not renew a sync lease");
+                false
+            }
+        }
     }
 
     async fn try_job(&self, job: &Job) -> anyhow::Result<()> {

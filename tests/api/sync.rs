@@ -244,6 +244,46 @@ on_both_stores! {
         assert_eq!(log[0]["body"], json!({ "first_name": "D" }));
     }
 
+    async fn a_pause_holds_back_jobs_claimed_but_not_started(app: TestApp) {
+        let posts = |log: &[Value]| log.iter().filter(|r| r["method"] == "POST").cloned().collect::<Vec<_>>();
+        // One push that ends early, seven that end late: the early one's
+        // worker claims a round of jobs, starts one and keeps the rest
+        // waiting for the seven.
+        app.clerk_fault(json!({ "kind": "latency", "ms": 1500 })).await;
+        app.create(json!({ "email": "early@example.com" })).await;
+        app.eventually("the early push reaches Clerk", || async { posts(&app.clerk_requests().await).len() == 1 }).await;
+        app.clerk_fault(json!({ "kind": "latency", "ms": 3000 })).await;
+        let mut ids = Vec::new();
+        for i in 0..23 {
+            let created = app.create(json!({ "email": format!("late{i}@example.com") })).await;
+            ids.push(created["id"].as_str().unwrap().to_owned());
+        }
+        app.eventually("the early push is answered", || async {
+            posts(&app.clerk_requests().await).iter().any(|p| p["status"].is_number())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        app.ok("mutation { pauseClerkSync { paused } }", json!({})).await;
+        // The seven late pushes and the one started after the early push end; nothing else starts.
+        app.eventually("the pushes in flight are answered", || async {
+            let posts = posts(&app.clerk_requests().await);
+            posts.len() >= 9 && posts.iter().all(|p| p["status"].is_number())
+        })
+        .await;
+        settle().await;
+        assert_eq!(posts(&app.clerk_requests().await).len(), 9, "paused: jobs waiting their turn did not start");
+
+        app.clerk_fault(json!({ "kind": "latency", "ms": 0 })).await;
+        app.ok("mutation { resumeClerkSync { paused } }", json!({})).await;
+        for id in &ids {
+            app.until_status(id, "SYNCED").await;
+        }
+        let log = app.clerk_requests().await;
+        assert_eq!(posts(&log).len(), 24, "each user created in Clerk once");
+        // A job given back unstarted counts as never tried: no look for a lost create.
+        assert!(!log.iter().any(|r| r["method"] == "GET"), "{:?}", calls(&log));
+    }
+
     async fn an_edit_made_while_its_push_runs_is_pushed_right_after_it(app: TestApp) {
         app.clerk_fault(json!({ "kind": "latency", "ms": 400 })).await;
         let created = app.create(json!({ "email": "inflight@example.com", "firstName": "A" })).await;
