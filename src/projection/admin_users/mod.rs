@@ -50,6 +50,7 @@ impl Projector for AdminUsersProjector {
         for id in order {
             let before = stored.remove(id);
             let mut current = before.clone();
+            let mut rebuilt = false;
             for event in &by_user[id] {
                 let last = current.as_ref().map_or(0, |r| r.last_sequence);
                 if event.sequence <= last {
@@ -59,16 +60,18 @@ impl Projector for AdminUsersProjector {
                     // A gap: the row was lost or rolled back. Rebuilding from
                     // the user's events also covers this event.
                     current = rebuild(tx, id).await?;
+                    rebuilt = true;
                     break;
                 }
                 current = Some(AdminUserRow::apply(current, event)?);
             }
             if let Some(row) = current.filter(|r| Some(r) != before.as_ref()) {
-                changed.push((row, before));
+                let first = before.is_none() && !rebuilt;
+                changed.push((row, before, first));
             }
         }
         store(tx, &changed).await?;
-        Ok(self.fresh.after_commit(changed.iter().map(|(row, _)| row)))
+        Ok(self.fresh.after_commit(changed.iter().map(|(row, ..)| row)))
     }
 
     async fn reset(&self, tx: &mut Tx) -> anyhow::Result<()> {
@@ -130,7 +133,8 @@ impl Projector for AdminUsersProjector {
         let mut rebuilt = Vec::new();
         for id in ids {
             if let Some(row) = rebuild(tx, id).await? {
-                rebuilt.push((row, stored.remove(id)));
+                // A row missing here may have left its roles behind.
+                rebuilt.push((row, stored.remove(id), false));
             }
         }
         store(tx, &rebuilt).await?;
@@ -149,12 +153,15 @@ impl Projector for AdminUsersProjector {
     }
 }
 
-async fn store(tx: &mut Tx, rows: &[(AdminUserRow, Option<AdminUserRow>)]) -> anyhow::Result<()> {
+/// Rows to write: each with the row it replaces, and whether it begins
+/// with its user's first event.
+async fn store(tx: &mut Tx, rows: &[(AdminUserRow, Option<AdminUserRow>, bool)]) -> anyhow::Result<()> {
     let changes: Vec<row::Change<'_>> = rows
         .iter()
-        .map(|(row, before)| row::Change {
+        .map(|(row, before, first)| row::Change {
             row,
             before: before.as_ref(),
+            first: *first,
         })
         .collect();
     row::store_many(tx, &changes).await

@@ -327,6 +327,9 @@ pub async fn load_many(tx: &mut Tx, ids: &[&str]) -> anyhow::Result<HashMap<Stri
 pub struct Change<'a> {
     pub row: &'a AdminUserRow,
     pub before: Option<&'a AdminUserRow>,
+    /// The row begins here, from its user's first event: it has no roles
+    /// stored yet, so none need deleting.
+    pub first: bool,
 }
 
 /// Writes the changed rows, their roles and the per-status counts, a few
@@ -335,10 +338,9 @@ pub async fn store_many(tx: &mut Tx, changes: &[Change<'_>]) -> anyhow::Result<(
     for chunk in changes.chunks(ROWS_PER_STATEMENT) {
         upsert(tx, chunk).await?;
     }
-    let roles_changed: Vec<&AdminUserRow> = changes
+    let roles_changed: Vec<&Change<'_>> = changes
         .iter()
         .filter(|c| c.before.is_none_or(|b| b.roles != c.row.roles))
-        .map(|c| c.row)
         .collect();
     for chunk in roles_changed.chunks(ROWS_PER_STATEMENT) {
         replace_roles(tx, chunk).await?;
@@ -352,18 +354,21 @@ pub async fn store_many(tx: &mut Tx, changes: &[Change<'_>]) -> anyhow::Result<(
         }
     }
     moves.retain(|_, delta| *delta != 0);
+    if moves.is_empty() {
+        return Ok(());
+    }
+    // A handful of buckets at most, each named once: one statement.
+    let sql = format!(
+        "INSERT INTO admin_user_counts (sync_status, live, users) VALUES {}
+         ON CONFLICT (sync_status, live) DO UPDATE SET users = admin_user_counts.users + excluded.users",
+        tx.placeholders(moves.len(), 3)
+    );
     on_tx!(tx, tx => {
+        let mut query = sqlx::query(&sql);
         for ((status, live), delta) in moves {
-            sqlx::query(
-                "INSERT INTO admin_user_counts (sync_status, live, users) VALUES ($1, $2, $3)
-                 ON CONFLICT (sync_status, live) DO UPDATE SET users = admin_user_counts.users + excluded.users",
-            )
-            .bind(status)
-            .bind(live)
-            .bind(delta)
-            .execute(&mut **tx)
-            .await?;
+            query = query.bind(status).bind(live).bind(delta);
         }
+        query.execute(&mut **tx).await?;
     });
     Ok(())
 }
@@ -420,14 +425,25 @@ async fn upsert(tx: &mut Tx, changes: &[Change<'_>]) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn replace_roles(tx: &mut Tx, rows: &[&AdminUserRow]) -> anyhow::Result<()> {
+async fn replace_roles(tx: &mut Tx, changes: &[&Change<'_>]) -> anyhow::Result<()> {
+    let stale: Vec<&str> = changes
+        .iter()
+        .filter(|c| !c.first)
+        .map(|c| c.row.id.as_str())
+        .collect();
     let delete = format!(
         "DELETE FROM admin_user_roles WHERE user_id IN ({})",
-        tx.placeholders(rows.len(), 1)
+        tx.placeholders(stale.len(), 1)
     );
-    let pairs: Vec<(&str, &str)> = rows
+    let pairs: Vec<(&str, &str)> = changes
         .iter()
-        .flat_map(|row| row.roles.0.iter().map(|role| (role.as_str(), row.id.as_str())))
+        .flat_map(|c| {
+            c.row
+                .roles
+                .0
+                .iter()
+                .map(|role| (role.as_str(), c.row.id.as_str()))
+        })
         .collect();
     let inserts: Vec<(String, &[(&str, &str)])> = pairs
         .chunks(ROWS_PER_STATEMENT)
@@ -440,11 +456,13 @@ async fn replace_roles(tx: &mut Tx, rows: &[&AdminUserRow]) -> anyhow::Result<()
         })
         .collect();
     on_tx!(tx, tx => {
-        let mut query = sqlx::query(&delete);
-        for row in rows {
-            query = query.bind(&row.id);
+        if !stale.is_empty() {
+            let mut query = sqlx::query(&delete);
+            for id in &stale {
+                query = query.bind(*id);
+            }
+            query.execute(&mut **tx).await?;
         }
-        query.execute(&mut **tx).await?;
         for (insert, chunk) in &inserts {
             let mut query = sqlx::query(insert);
             for (role, id) in chunk.iter() {
