@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{SubsecRound, Utc};
 
 use super::receipts::{Delivery, Receipt};
+use super::sign_up::SignUp;
 use crate::clerk::model::ClerkUser;
 use crate::db::Db;
 use crate::domain::user::{ClerkProfile, UserCommand, UserError};
@@ -135,6 +136,12 @@ impl InboundSync {
             return Ok(Applied::Ignored("the Clerk user has no email address"));
         };
         let meta = EventMeta::new(ACTOR, Origin::Clerk, None);
+        let sign_up = delivery.filter(|d| d.event_type == "user.created" && user.external_id.is_none());
+        if let (Some(delivery), false) = (sign_up, match_email) {
+            if let Some(applied) = self.sign_up(user, &profile, &meta, delivery).await? {
+                return Ok(applied);
+            }
+        }
         let by_email = match_email.then_some(profile.email.as_str());
         match self.find(user, by_email, delivery).await? {
             Found::User(linked) => {
@@ -206,6 +213,7 @@ impl InboundSync {
         let receipt = delivery.map(|delivery| Receipt {
             delivery: delivery.clone(),
             outcome: format!("{applied:?}"),
+            new: false,
         });
         let alongside = receipt.as_ref().map(|r| r as &dyn crate::store::Alongside);
         self.log.execute_with(id, command, meta, known, alongside).await
@@ -287,6 +295,41 @@ impl InboundSync {
             id: holder,
             loaded: loaded.for_this_command(),
         }))
+    }
+
+    /// Commits a sign-up without looking it up first (see [`super::sign_up`]);
+    /// `None` when a condition failed and the lookup must decide.
+    async fn sign_up(
+        &self,
+        user: &ClerkUser,
+        profile: &ClerkProfile,
+        meta: &EventMeta,
+        delivery: &Delivery,
+    ) -> Result<Option<Applied>, InboundError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let command = UserCommand::CreateFromClerk {
+            clerk_id: user.id.clone(),
+            clerk: profile.clone(),
+            clerk_updated_at: user.updated_at,
+        };
+        let applied = Applied::Created(id.clone());
+        let guarded = SignUp {
+            clerk_id: &user.id,
+            receipt: Receipt {
+                delivery: delivery.clone(),
+                outcome: format!("{applied:?}"),
+                new: true,
+            },
+        };
+        match self
+            .log
+            .execute_with(&id, command, meta, Some(Loaded::new_user()), Some(&guarded))
+            .await
+        {
+            Ok(_) => Ok(Some(applied)),
+            Err(ExecuteError::Unmet(_) | ExecuteError::Taken(_)) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
     }
 
     async fn create(

@@ -6,6 +6,7 @@ mod apply;
 mod import;
 mod receipts;
 mod reconcile;
+mod sign_up;
 
 pub use apply::{Applied, InboundError, InboundSync, ACTOR};
 pub use import::{import_from_clerk, ImportReport};

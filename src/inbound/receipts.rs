@@ -60,12 +60,31 @@ impl Receipts {
 pub struct Receipt {
     pub delivery: Delivery,
     pub outcome: String,
+    /// The delivery must be new: a receipt kept already breaks the commit on
+    /// [`RECEIPTS_KEY`] instead of being kept.
+    pub new: bool,
+}
+
+pub const RECEIPTS_KEY: &str = "webhook_receipts_pkey";
+
+impl Receipt {
+    fn on_conflict(&self) -> &'static str {
+        if self.new {
+            ""
+        } else {
+            " ON CONFLICT (svix_id) DO NOTHING"
+        }
+    }
 }
 
 impl Alongside for Receipt {
     fn in_tx<'t>(&'t self, tx: &'t mut Tx, _after: &'t User) -> BoxFuture<'t, anyhow::Result<()>> {
         Box::pin(async move {
-            on_tx!(tx, tx => sqlx::query(RECORD)
+            let sql = format!(
+                "INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at) VALUES ($1, $2, $3, $4){}",
+                self.on_conflict()
+            );
+            on_tx!(tx, tx => sqlx::query(&sql)
                 .bind(&self.delivery.svix_id)
                 .bind(&self.delivery.event_type)
                 .bind(&self.outcome)
@@ -81,8 +100,9 @@ impl Alongside for Receipt {
         let values: Vec<String> = (0..4).map(|_| param(next)).collect();
         vec![format!(
             "receipt AS (INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at)
-             VALUES ({}) ON CONFLICT (svix_id) DO NOTHING)",
-            values.join(", ")
+             VALUES ({}){})",
+            values.join(", "),
+            self.on_conflict()
         )]
     }
 

@@ -21,7 +21,19 @@ pub trait Alongside: Send + Sync {
     fn clauses(&self, after: &User, next: &mut usize) -> Vec<String>;
 
     fn bind<'q>(&self, after: &User, query: PgQuery<'q>) -> PgQuery<'q>;
+
+    /// Unique constraints that [`Self::clauses`] break on purpose when a
+    /// condition of the command does not hold: the one statement then fails
+    /// as [`Unmet`], as `in_tx` does when it finds the same.
+    fn guards(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
+
+/// A condition the command was to commit on did not hold: nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[error("a condition of the command did not hold")]
+pub struct Unmet;
 
 /// `$n`, numbering parameters as clauses are written.
 pub fn param(next: &mut usize) -> String {

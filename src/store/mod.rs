@@ -16,7 +16,7 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
 use tokio::sync::watch;
 
-pub use alongside::{param, Alongside, PgQuery};
+pub use alongside::{param, Alongside, PgQuery, Unmet};
 pub use claims::{holder, ClaimKind};
 pub use metadata::{EventMeta, Origin};
 pub use repo::EventRepo;
@@ -39,6 +39,10 @@ pub enum ExecuteError {
     Taken(ClaimKind),
     #[error("event store: {0}")]
     Store(String),
+    /// The work alongside found a condition of the command unmet (see
+    /// [`Alongside::guards`]); nothing was written.
+    #[error(transparent)]
+    Unmet(#[from] Unmet),
 }
 
 /// What a successful command left behind.
@@ -181,6 +185,7 @@ impl EventLog {
                     Err(OneStatementError::Conflict) => Err(AppendError::Conflict),
                     Err(OneStatementError::Failed(error)) => Err(AppendError::Failed(error)),
                     Err(OneStatementError::ClaimHeld) => self.in_transaction(&change).await?,
+                    Err(OneStatementError::Unmet) => return Err(Unmet.into()),
                 },
                 Db::Sqlite(..) => self.in_transaction(&change).await?,
             };
@@ -209,7 +214,12 @@ impl EventLog {
         let mut tx = self.db.begin().await.map_err(failed)?;
         follow_claims(&mut tx, change.user_id, change.before, change.after).await?;
         if let Some(alongside) = change.alongside {
-            alongside.in_tx(&mut tx, change.after).await.map_err(failed)?;
+            alongside.in_tx(&mut tx, change.after).await.map_err(|error| {
+                match error.downcast::<Unmet>() {
+                    Ok(unmet) => unmet.into(),
+                    Err(error) => failed(error),
+                }
+            })?;
         }
         let appended = append(&mut tx, change).await;
         if appended.is_ok() {

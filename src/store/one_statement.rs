@@ -28,6 +28,8 @@ pub enum OneStatementError {
     /// A value to claim is held already: only the transaction path can tell
     /// whether its holder still uses it.
     ClaimHeld,
+    /// The work alongside broke one of its guards: a condition did not hold.
+    Unmet,
     Failed(anyhow::Error),
 }
 
@@ -57,6 +59,9 @@ pub async fn commit(pool: &PgPool, change: &Change<'_>) -> Result<(), OneStateme
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => match e.constraint() {
             Some(CLAIMS_KEY) => Err(OneStatementError::ClaimHeld),
+            Some(key) if change.alongside.is_some_and(|a| a.guards().contains(&key)) => {
+                Err(OneStatementError::Unmet)
+            }
             Some(EVENTS_KEY) => Err(OneStatementError::Conflict),
             _ => Err(failed(sqlx::Error::Database(e).into())),
         },

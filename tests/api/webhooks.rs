@@ -204,6 +204,9 @@ on_both_stores! {
         // A user Clerk deleted before Tandem knew it stays out.
         deliver(&app, "msg_t1", &event("user.deleted", json!({ "object": "user", "id": "user_t", "deleted": true }))).await;
         deliver(&app, "msg_t2", &event("user.updated", clerk_user("user_t", "t@example.com", "T", 1_700_000_000_050))).await;
+        // Its sign-up, delivered late, too.
+        let (status, _) = deliver(&app, "msg_t0", &event("user.created", clerk_user("user_t", "t@example.com", "T", 1_700_000_000_040))).await;
+        assert_eq!(status, 200);
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(count(&app).await, 1);
     }
