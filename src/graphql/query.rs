@@ -25,13 +25,18 @@ pub type UserConnection = Connection<OpaqueCursor<SortKey>, UserNode, UserListTo
 /// Totals of a list, counted only when asked for.
 pub struct UserListTotals {
     filter: ListFilter,
+    /// Counted with the page already.
+    total: Option<i64>,
 }
 
 #[Object]
 impl UserListTotals {
     /// Users matching the filters, on every page.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        ctx.data::<ApiServices>()?.read.count(&self.filter).await.api()
+        match self.total {
+            Some(total) => Ok(total),
+            None => ctx.data::<ApiServices>()?.read.count(&self.filter).await.api(),
+        }
     }
 }
 
@@ -95,16 +100,27 @@ impl UserQuery {
             after,
             first: i64::from(first),
         };
-        let page = services.read.list(&filter, &request).await.map_err(|e| match e {
-            crate::projection::admin_users::ListError::CursorMismatch => ApiError::Validation {
-                field: "after",
-                message: "after is a cursor from a list in another order".into(),
-            },
-            crate::projection::admin_users::ListError::Db(e) => ApiError::internal(e),
-        });
+        let with_total = ctx.look_ahead().field("totalCount").exists();
+        let page = services
+            .read
+            .list(&filter, &request, with_total)
+            .await
+            .map_err(|e| match e {
+                crate::projection::admin_users::ListError::CursorMismatch => ApiError::Validation {
+                    field: "after",
+                    message: "after is a cursor from a list in another order".into(),
+                },
+                crate::projection::admin_users::ListError::Db(e) => ApiError::internal(e),
+            });
         let page = page.api()?;
-        let mut connection =
-            Connection::with_additional_fields(request.has_after, page.has_next, UserListTotals { filter });
+        let mut connection = Connection::with_additional_fields(
+            request.has_after,
+            page.has_next,
+            UserListTotals {
+                filter,
+                total: page.total,
+            },
+        );
         connection.edges.extend(
             page.rows
                 .into_iter()

@@ -185,6 +185,53 @@ on_both_stores! {
         }
     }
 
+    async fn searched_pages_count_every_match_on_every_page(app: TestApp) {
+        let mut matches = Vec::new();
+        for i in 0..7 {
+            let user = app.create(json!({ "email": format!("match{i}@x.io"), "username": format!("handle{i}") })).await;
+            matches.push(user);
+        }
+        for i in 0..3 {
+            app.create(json!({ "email": format!("other{i}@x.io") })).await;
+        }
+        app.ok(DELETE, json!({ "id": matches[2]["id"] })).await;
+        for (deleted, expected) in [(false, 6), (true, 7)] {
+            for order in [json!({ "field": "CREATED_AT", "direction": "DESC" }), json!({ "field": "USERNAME", "direction": "ASC" })] {
+                let mut seen = Vec::new();
+                let mut after = Value::Null;
+                loop {
+                    let vars = json!({ "search": "MATCH", "deleted": deleted, "order": order, "first": 3, "after": after });
+                    let page = list(&app, vars).await;
+                    assert_eq!(page["totalCount"], expected, "every page counts every match ({order}, {seen:?})");
+                    seen.extend(emails(&page));
+                    after = page["pageInfo"]["endCursor"].clone();
+                    if page["pageInfo"]["hasNextPage"] == false {
+                        break;
+                    }
+                }
+                let mut expected_emails: Vec<String> = (0..7)
+                    .filter(|i| deleted || *i != 2)
+                    .map(|i| format!("match{i}@x.io"))
+                    .collect();
+                if order["field"] == "CREATED_AT" {
+                    expected_emails.reverse();
+                }
+                assert_eq!(seen, expected_emails, "order {order}, deleted {deleted}");
+                // Past the last match: no rows, and still the total.
+                let vars = json!({ "search": "match", "deleted": deleted, "order": order, "first": 3, "after": after });
+                let beyond = list(&app, vars).await;
+                assert_eq!(emails(&beyond), Vec::<String>::new());
+                assert_eq!(beyond["totalCount"], expected);
+            }
+        }
+        let none = list(&app, json!({ "search": "nomatch" })).await;
+        assert_eq!((emails(&none).len(), none["totalCount"].as_i64()), (0, Some(0)));
+        // Without the total asked for, the page is the same.
+        let query = "query($s: String) { users(search: $s, first: 2) { edges { node { email } } } }";
+        let page = app.ok(query, json!({ "s": "match" })).await;
+        assert_eq!(page["users"]["edges"].as_array().unwrap().len(), 2);
+    }
+
     async fn concurrent_creates_with_one_email_let_exactly_one_win(app: TestApp) {
         let attempts = (0..8).map(|i| {
             let app = &app;

@@ -434,7 +434,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                 &format!("users list at {users} users vs plain SQL (page + count), c=16"),
                 list.per_sec() / plain.per_sec(),
                 rate(list.per_sec(), "req"),
-                rate(plain.per_sec(), "query pairs"),
+                rate(plain.per_sec(), "queries"),
                 if big { Goal::AtLeast(0.5) } else { Goal::None },
             );
             report.latency(

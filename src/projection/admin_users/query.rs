@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, Row};
 
 use super::row::{AdminUserRow, SyncStatus, COLUMNS};
 use crate::db::Db;
@@ -87,9 +88,22 @@ pub struct PageRequest {
     pub first: i64,
 }
 
+impl PageRequest {
+    /// The ORDER BY terms for rows named `alias`.
+    fn order(&self, alias: &str) -> String {
+        let dir = match self.direction {
+            OrderDirection::Asc => "ASC",
+            OrderDirection::Desc => "DESC",
+        };
+        format!("{alias}.{} {dir}, {alias}.id {dir}", self.field.column())
+    }
+}
+
 pub struct Page {
     pub rows: Vec<AdminUserRow>,
     pub has_next: bool,
+    /// Users matching the filter on every page, when counted with the page.
+    pub total: Option<i64>,
 }
 
 enum Param {
@@ -117,6 +131,35 @@ impl Sql {
         self
     }
 
+    /// Rows of `u` after the page's cursor, in its order, one more than asked
+    /// for (it tells whether a next page exists).
+    fn keyset(&mut self, page: &PageRequest) -> Result<(), ListError> {
+        if let Some(after) = &page.after {
+            if after.field != page.field {
+                return Err(ListError::CursorMismatch);
+            }
+            let value = if page.field.is_time() {
+                let time =
+                    DateTime::parse_from_rfc3339(&after.value).map_err(|_| ListError::CursorMismatch)?;
+                Param::Time(time.with_timezone(&Utc))
+            } else {
+                Param::Text(after.value.clone())
+            };
+            let cmp = match page.direction {
+                OrderDirection::Asc => ">",
+                OrderDirection::Desc => "<",
+            };
+            self.push(&format!(" AND (u.{}, u.id) {cmp} (", page.field.column()))
+                .bind(value)
+                .push(", ")
+                .bind(Param::Text(after.id.clone()))
+                .push(")");
+        }
+        self.push(&format!(" ORDER BY {} LIMIT ", page.order("u")))
+            .bind(Param::Int(page.first + 1));
+        Ok(())
+    }
+
     fn filter(&mut self, filter: &ListFilter, sqlite: bool) {
         self.push(" WHERE 1 = 1");
         if !filter.include_deleted {
@@ -131,7 +174,7 @@ impl Sql {
                 .bind(Param::Text(role.clone()))
                 .push(")");
         }
-        if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(search) = search_term(filter) {
             let term = search.to_lowercase();
             if sqlite && term.chars().count() >= 3 && escape_like(&term) == term {
                 // SQLite's trigram index answers LIKE only for plain terms of
@@ -146,6 +189,11 @@ impl Sql {
             }
         }
     }
+}
+
+/// The search, unless it is blank.
+fn search_term(filter: &ListFilter) -> Option<&str> {
+    filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn escape_like(term: &str) -> String {
@@ -204,45 +252,71 @@ impl AdminUsers {
             .await)
     }
 
-    pub async fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<Page, ListError> {
+    /// A page of the list; with `with_total`, a searched list also counts
+    /// its matches in the same statement (see [`Self::count`] otherwise).
+    pub async fn list(
+        &self,
+        filter: &ListFilter,
+        page: &PageRequest,
+        with_total: bool,
+    ) -> Result<Page, ListError> {
+        let sqlite = !self.db.is_postgres();
+        let counted = with_total && search_term(filter).is_some();
         let mut sql = Sql::default();
-        sql.push(&format!("SELECT {} FROM admin_users u", prefixed_columns()));
-        sql.filter(filter, !self.db.is_postgres());
-        let column = page.field.column();
-        let (cmp, dir) = match page.direction {
-            OrderDirection::Asc => (">", "ASC"),
-            OrderDirection::Desc => ("<", "DESC"),
-        };
-        if let Some(after) = &page.after {
-            if after.field != page.field {
-                return Err(ListError::CursorMismatch);
-            }
-            let value = if page.field.is_time() {
-                let time =
-                    DateTime::parse_from_rfc3339(&after.value).map_err(|_| ListError::CursorMismatch)?;
-                Param::Time(time.with_timezone(&Utc))
+        if search_term(filter).is_some() {
+            // Matches first, then the page from them. Left to choose, the
+            // planner walked the sort index and tested each row against the
+            // search whenever it guessed a term common: at 100,000 users one
+            // surname in twenty read every row (33 ms instead of 0.5 ms). The
+            // matches are read from the search index once, keys only, and
+            // counted from there, which the total needs anyway.
+            let column = page.field.column();
+            sql.push(&format!(
+                "WITH matched AS MATERIALIZED (SELECT u.id, u.{column} FROM admin_users u"
+            ));
+            sql.filter(filter, sqlite);
+            sql.push(&format!(
+                "), page AS (SELECT u.id, u.{column} FROM matched u WHERE 1 = 1"
+            ));
+            sql.keyset(page)?;
+            let total = if counted {
+                ", (SELECT COUNT(*) FROM matched) AS total"
             } else {
-                Param::Text(after.value.clone())
+                ""
             };
-            sql.push(&format!(" AND (u.{column}, u.id) {cmp} ("))
-                .bind(value)
-                .push(", ")
-                .bind(Param::Text(after.id.clone()))
-                .push(")");
+            sql.push(&format!(
+                ") SELECT {}{total} FROM page p JOIN admin_users u ON u.id = p.id ORDER BY {}",
+                prefixed_columns(),
+                page.order("p")
+            ));
+        } else {
+            sql.push(&format!("SELECT {} FROM admin_users u", prefixed_columns()));
+            sql.filter(filter, sqlite);
+            sql.keyset(page)?;
         }
-        sql.push(&format!(" ORDER BY u.{column} {dir}, u.id {dir} LIMIT "))
-            .bind(Param::Int(page.first + 1));
-        let mut rows: Vec<AdminUserRow> = on_db!(&self.db, pool => {
-            bind_all!(sqlx::query_as(&sql.text), &sql.params).fetch_all(pool).await?
+        let (mut rows, total) = on_db!(&self.db, pool => {
+            let found = bind_all!(sqlx::query(&sql.text), &sql.params).fetch_all(pool).await?;
+            let total = match found.first() {
+                Some(row) if counted => Some(row.try_get::<i64, _>("total")?),
+                // Nothing after the cursor says nothing of the rows before it.
+                None if counted && page.after.is_none() => Some(0),
+                _ => None,
+            };
+            let rows = found.iter().map(AdminUserRow::from_row).collect::<Result<Vec<_>, _>>()?;
+            (rows, total)
         });
         let has_next = rows.len() as i64 > page.first;
         rows.truncate(page.first as usize);
-        Ok(Page { rows, has_next })
+        Ok(Page {
+            rows,
+            has_next,
+            total,
+        })
     }
 
     pub async fn count(&self, filter: &ListFilter) -> Result<i64, sqlx::Error> {
         let mut sql = Sql::default();
-        if filter.role.is_none() && filter.search.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        if filter.role.is_none() && search_term(filter).is_none() {
             sql.push("SELECT CAST(COALESCE(SUM(users), 0) AS BIGINT) FROM admin_user_counts WHERE 1 = 1");
             if !filter.include_deleted {
                 sql.push(" AND live = 1");
