@@ -17,9 +17,22 @@ pub struct Delivery {
     pub event_type: String,
 }
 
-const RECORD: &str =
-    "INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (svix_id) DO NOTHING";
+macro_rules! insert_receipt {
+    () => {
+        "INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at) VALUES ($1, $2, $3, $4)"
+    };
+}
+
+macro_rules! keep_first {
+    () => {
+        " ON CONFLICT (svix_id) DO NOTHING"
+    };
+}
+
+/// A receipt kept already stays as it was.
+const RECORD: &str = concat!(insert_receipt!(), keep_first!());
+/// A receipt kept already breaks the statement on [`RECEIPTS_KEY`].
+const RECORD_NEW: &str = insert_receipt!();
 
 #[derive(Clone)]
 pub struct Receipts {
@@ -72,7 +85,7 @@ impl Receipt {
         if self.new {
             ""
         } else {
-            " ON CONFLICT (svix_id) DO NOTHING"
+            keep_first!()
         }
     }
 }
@@ -80,11 +93,8 @@ impl Receipt {
 impl Alongside for Receipt {
     fn in_tx<'t>(&'t self, tx: &'t mut Tx, _after: &'t User) -> BoxFuture<'t, anyhow::Result<()>> {
         Box::pin(async move {
-            let sql = format!(
-                "INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at) VALUES ($1, $2, $3, $4){}",
-                self.on_conflict()
-            );
-            on_tx!(tx, tx => sqlx::query(&sql)
+            let sql = if self.new { RECORD_NEW } else { RECORD };
+            on_tx!(tx, tx => sqlx::query(sql)
                 .bind(&self.delivery.svix_id)
                 .bind(&self.delivery.event_type)
                 .bind(&self.outcome)
