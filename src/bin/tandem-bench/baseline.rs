@@ -72,7 +72,7 @@ pub async fn raw_inserts(
     Ok((stats, cpu))
 }
 
-/// The list query of [`crate::client::LIST_QUERY`] as plain SQL on the
+/// The list of [`crate::client::Api::list`] as plain SQL on the
 /// projection table: one page and its total, in one statement that reads the
 /// matches from the search index first, as Tandem's does (left to choose, the
 /// planner reads every row for some terms).

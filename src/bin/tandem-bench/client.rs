@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 #[derive(Clone)]
@@ -56,6 +58,40 @@ impl Api {
             bail!("HTTP {status}: {body}");
         }
         Ok(body["data"].clone())
+    }
+
+    /// Runs [`LIST_QUERY`] and counts the users on the page. The answer is
+    /// checked without being built into a tree: the bench shares the CPU with
+    /// the server, and the plain-SQL baseline it is compared with does not
+    /// decode its rows either.
+    pub async fn list(&self, search: &str) -> anyhow::Result<usize> {
+        #[derive(Deserialize)]
+        struct Answer {
+            data: Option<Data>,
+            errors: Option<IgnoredAny>,
+        }
+        #[derive(Deserialize)]
+        struct Data {
+            users: Users,
+        }
+        #[derive(Deserialize)]
+        struct Users {
+            nodes: Vec<IgnoredAny>,
+        }
+        let response = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .bearer_auth(&self.token)
+            .json(&json!({ "query": LIST_QUERY, "variables": { "search": search } }))
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        let answer: Answer = serde_json::from_slice(&body).with_context(|| format!("HTTP {status}"))?;
+        match (status.is_success(), answer.errors, answer.data) {
+            (true, None, Some(data)) => Ok(data.users.nodes.len()),
+            _ => bail!("HTTP {status}: {}", String::from_utf8_lossy(&body)),
+        }
     }
 
     /// Posts a signed webhook as Clerk would; 2xx is success.
@@ -154,7 +190,7 @@ impl Api {
 }
 
 /// The list an admin opens most: a search, a status filter, newest first, one page.
-pub const LIST_QUERY: &str = "query($search: String) {
+const LIST_QUERY: &str = "query($search: String) {
   users(search: $search, syncStatus: SYNCED, orderBy: {field: CREATED_AT, direction: DESC}, first: 50) {
     totalCount
     pageInfo { hasNextPage endCursor }

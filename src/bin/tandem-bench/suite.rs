@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::baseline;
-use crate::client::{Api, LIST_QUERY};
+use crate::client::Api;
 use crate::database::BenchDb;
 use crate::load::{closed_loop, percentile, Stats, Until};
 use crate::processes::{self, Cpu, Emulator, Server, ServerSetup};
@@ -419,8 +419,12 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                     .map(|k| seed::surname(k).to_lowercase())
                     .collect(),
             );
+            let cpu = Cpu::now(Some(&server), &emulator);
             let list = list_users(&server.api, Until::Elapsed(scale.run), terms.clone()).await;
+            let list_cpu = Cpu::now(Some(&server), &emulator).since(cpu);
+            let cpu = Cpu::now(Some(&server), &emulator);
             let plain = baseline::plain_list(&seeded.url, 16, Until::Elapsed(scale.run), terms).await?;
+            let plain_cpu = Cpu::now(Some(&server), &emulator).since(cpu);
             report.throughput(
                 "4",
                 &format!("users list (search + status + sort, first 50, totalCount) at {users} users, c=16"),
@@ -436,6 +440,14 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
                 rate(list.per_sec(), "req"),
                 rate(plain.per_sec(), "queries"),
                 if big { Goal::AtLeast(0.5) } else { Goal::None },
+            );
+            report.figure(
+                "4",
+                &format!("CPU per list at {users} users, c=16: through Tandem / as plain SQL"),
+                0.0,
+                cpu_per_request(list_cpu, list.ok),
+                cpu_per_request(plain_cpu, plain.ok),
+                Goal::None,
             );
             report.latency(
                 "4",
@@ -761,7 +773,7 @@ async fn list_users(api: &Api, until: Until, terms: Arc<Vec<String>>) -> Stats {
     closed_loop(16, until, move |i| {
         let api = api.clone();
         let term = terms[i as usize % terms.len()].clone();
-        async move { api.query(LIST_QUERY, json!({ "search": term })).await.map(drop) }
+        async move { api.list(&term).await.map(drop) }
     })
     .await
 }
