@@ -132,6 +132,7 @@ impl Application {
             state: AppState {
                 db,
                 schema,
+                parsed: Arc::default(),
                 admin_token,
                 metrics,
                 sync,

@@ -5,6 +5,7 @@ mod history;
 mod inbound;
 mod inputs;
 mod mutation;
+mod parsed;
 mod query;
 mod subscription;
 mod sync;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use async_graphql::{MergedObject, Schema};
 
 pub use error::{ApiError, ApiResult};
+pub use parsed::ParsedQueries;
 
 use crate::inbound::Inbound;
 use crate::projection::admin_users::AdminUsers;

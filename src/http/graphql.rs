@@ -16,10 +16,11 @@ pub async fn execute(
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let request = request.into_inner().data(RequestContext {
+    let mut request = request.into_inner().data(RequestContext {
         actor: "admin".into(),
         request_id,
     });
+    state.parsed.prepare(&mut request);
     // Spawned so a client that hangs up cannot cancel a write halfway.
     let schema = state.schema.clone();
     match tokio::spawn(async move { schema.execute(request).await }).await {

@@ -24,7 +24,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Secret;
 use crate::db::Db;
-use crate::graphql::TandemSchema;
+use crate::graphql::{ParsedQueries, TandemSchema};
 use crate::metrics::Metrics;
 use crate::sync::SyncControl;
 
@@ -36,6 +36,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub db: Db,
     pub schema: TandemSchema,
+    pub parsed: Arc<ParsedQueries>,
     pub admin_token: Secret,
     pub metrics: Metrics,
     pub sync: Arc<SyncControl>,

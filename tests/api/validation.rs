@@ -93,4 +93,27 @@ on_both_stores! {
         let err = app.err(heavy, json!({})).await;
         assert!(err["message"].as_str().unwrap().contains("complex"), "{err}");
     }
+
+    async fn an_operation_sent_again_is_checked_and_answered_afresh(app: TestApp) {
+        // The server keeps parsed operations by their text; what is kept must
+        // change neither the limits nor the answer.
+        let heavy = "{ users(first: 100) { edges { node { history { changes { field } } } } } }";
+        let broken = "{ users(first: 1) { nodes { id }";
+        for _ in 0..2 {
+            let err = app.err(heavy, json!({})).await;
+            assert!(err["message"].as_str().unwrap().contains("complex"), "{err}");
+            let err = app.err(broken, json!({})).await;
+            assert!(err["message"].as_str().unwrap().contains("expected"), "{err}");
+        }
+        let ada = app.create(json!({ "email": "ada@example.com", "lastName": "Lovelace" })).await;
+        let alan = app.create(json!({ "email": "alan@example.com", "lastName": "Turing" })).await;
+        let by_name = "query($search: String) { users(search: $search) { nodes { id } } }";
+        for (term, who) in [("lovelace", &ada), ("turing", &alan), ("lovelace", &ada)] {
+            let data = app.ok(by_name, json!({ "search": term })).await;
+            assert_eq!(data["users"]["nodes"], json!([{ "id": who["id"] }]), "{term}");
+        }
+        let aliased = "query($search: String) { users(search: $search) { nodes { key: id } } }";
+        let data = app.ok(aliased, json!({ "search": "turing" })).await;
+        assert_eq!(data["users"]["nodes"], json!([{ "key": alan["id"] }]));
+    }
 }
