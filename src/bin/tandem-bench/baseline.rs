@@ -75,14 +75,17 @@ pub async fn raw_inserts(
 /// The list of [`crate::client::Api::list`] as plain SQL on the
 /// projection table: one page and its total, in one statement that reads the
 /// matches from the search index first, as Tandem's does (left to choose, the
-/// planner reads every row for some terms).
+/// planner reads every row for some terms). Its CPU is read while the pool
+/// is open, as for [`raw_inserts`].
 pub async fn plain_list(
     url: &str,
     concurrency: usize,
     until: Until,
     terms: Arc<Vec<String>>,
-) -> anyhow::Result<Stats> {
+    emulator: &Emulator,
+) -> anyhow::Result<(Stats, Cpu)> {
     let db = Arc::new(pool(url, concurrency as u32).await?);
+    let open = db.clone();
     // Each store's own substring index: pg_trgm on Postgres, FTS5 trigrams on SQLite.
     let search = if db.is_postgres() {
         "search_text LIKE $1"
@@ -101,7 +104,8 @@ pub async fn plain_list(
          ORDER BY p.created_at DESC, p.id DESC"
     )
     .into();
-    Ok(closed_loop(concurrency, until, move |i| {
+    let cpu = Cpu::now(None, emulator);
+    let stats = closed_loop(concurrency, until, move |i| {
         let db = db.clone();
         let list = list.clone();
         let term = format!("%{}%", terms[i as usize % terms.len()]);
@@ -110,5 +114,8 @@ pub async fn plain_list(
             Ok(())
         }
     })
-    .await)
+    .await;
+    let cpu = Cpu::now(None, emulator).since(cpu);
+    drop(open);
+    Ok((stats, cpu))
 }

@@ -422,9 +422,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             let cpu = Cpu::now(Some(&server), &emulator);
             let list = list_users(&server.api, Until::Elapsed(scale.run), terms.clone()).await;
             let list_cpu = Cpu::now(Some(&server), &emulator).since(cpu);
-            let cpu = Cpu::now(Some(&server), &emulator);
-            let plain = baseline::plain_list(&seeded.url, 16, Until::Elapsed(scale.run), terms).await?;
-            let plain_cpu = Cpu::now(Some(&server), &emulator).since(cpu);
+            let (plain, plain_cpu) =
+                baseline::plain_list(&seeded.url, 16, Until::Elapsed(scale.run), terms, &emulator).await?;
             report.throughput(
                 "4",
                 &format!("users list (search + status + sort, first 50, totalCount) at {users} users, c=16"),
