@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 
 use crate::db::{Db, Tx};
 use crate::domain::user::User;
-use crate::store::{param, Alongside, PgQuery};
+use crate::store::{param, Alongside, Dialect, Param, Write};
 use crate::{on_db, on_tx};
 
 /// One webhook delivery, as its receipt names it.
@@ -31,7 +31,7 @@ macro_rules! keep_first {
 
 /// A receipt kept already stays as it was.
 const RECORD: &str = concat!(insert_receipt!(), keep_first!());
-/// A receipt kept already breaks the statement on [`RECEIPTS_KEY`].
+/// A receipt kept already breaks the statement on the key of [`RECEIPTS`].
 const RECORD_NEW: &str = insert_receipt!();
 
 #[derive(Clone)]
@@ -74,11 +74,11 @@ pub struct Receipt {
     pub delivery: Delivery,
     pub outcome: String,
     /// The delivery must be new: a receipt kept already breaks the commit on
-    /// [`RECEIPTS_KEY`] instead of being kept.
+    /// the key of [`RECEIPTS`] instead of being kept.
     pub new: bool,
 }
 
-pub const RECEIPTS_KEY: &str = "webhook_receipts_pkey";
+pub const RECEIPTS: &str = "webhook_receipts";
 
 impl Receipt {
     fn on_conflict(&self) -> &'static str {
@@ -106,21 +106,24 @@ impl Alongside for Receipt {
         })
     }
 
-    fn clauses(&self, _after: &User, next: &mut usize) -> Vec<String> {
+    fn writes(&self, _after: &User, _dialect: Dialect, next: &mut usize) -> Vec<Write> {
         let values: Vec<String> = (0..4).map(|_| param(next)).collect();
-        vec![format!(
-            "receipt AS (INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at)
-             VALUES ({}){})",
-            values.join(", "),
-            self.on_conflict()
-        )]
+        vec![Write {
+            name: "receipt",
+            sql: format!(
+                "INSERT INTO webhook_receipts (svix_id, event_type, outcome, received_at) VALUES ({}){}",
+                values.join(", "),
+                self.on_conflict()
+            ),
+        }]
     }
 
-    fn bind<'q>(&self, _after: &User, query: PgQuery<'q>) -> PgQuery<'q> {
-        query
-            .bind(self.delivery.svix_id.clone())
-            .bind(self.delivery.event_type.clone())
-            .bind(self.outcome.clone())
-            .bind(Utc::now().trunc_subsecs(6))
+    fn params(&self, _after: &User) -> Vec<Param> {
+        vec![
+            Param::Text(self.delivery.svix_id.clone()),
+            Param::Text(self.delivery.event_type.clone()),
+            Param::Text(self.outcome.clone()),
+            Param::Time(Utc::now().trunc_subsecs(6)),
+        ]
     }
 }

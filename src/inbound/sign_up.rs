@@ -4,11 +4,11 @@
 
 use futures::future::BoxFuture;
 
-use super::receipts::{Receipt, RECEIPTS_KEY};
+use super::receipts::{Receipt, RECEIPTS};
 use crate::db::Tx;
 use crate::domain::user::User;
 use crate::on_tx;
-use crate::store::{param, Alongside, PgQuery, Unmet};
+use crate::store::{param, Alongside, Dialect, Param, Unmet, Write};
 
 /// The delivery's receipt, written with the new user's events, and the
 /// guards of the commit: no receipt names the delivery yet (the receipt is
@@ -20,8 +20,8 @@ pub struct SignUp<'a> {
     pub receipt: Receipt,
 }
 
-/// An existing tombstone breaks this key: the one statement inserts it again.
-const TOMBSTONES_KEY: &str = "clerk_tombstones_pkey";
+/// An existing tombstone breaks this table's key: the round trip inserts it again.
+const TOMBSTONES: &str = "clerk_tombstones";
 
 impl Alongside for SignUp<'_> {
     fn in_tx<'t>(&'t self, tx: &'t mut Tx, after: &'t User) -> BoxFuture<'t, anyhow::Result<()>> {
@@ -41,21 +41,26 @@ impl Alongside for SignUp<'_> {
         })
     }
 
-    fn clauses(&self, after: &User, next: &mut usize) -> Vec<String> {
-        let mut clauses = self.receipt.clauses(after, next);
-        clauses.push(format!(
-            "not_tombstoned AS (INSERT INTO clerk_tombstones (clerk_id, deleted_at)
-             SELECT clerk_id, deleted_at FROM clerk_tombstones WHERE clerk_id = {})",
-            param(next)
-        ));
-        clauses
+    fn writes(&self, after: &User, dialect: Dialect, next: &mut usize) -> Vec<Write> {
+        let mut writes = self.receipt.writes(after, dialect, next);
+        writes.push(Write {
+            name: "not_tombstoned",
+            sql: format!(
+                "INSERT INTO clerk_tombstones (clerk_id, deleted_at)
+                 SELECT clerk_id, deleted_at FROM clerk_tombstones WHERE clerk_id = {}",
+                param(next)
+            ),
+        });
+        writes
     }
 
-    fn bind<'q>(&self, after: &User, query: PgQuery<'q>) -> PgQuery<'q> {
-        self.receipt.bind(after, query).bind(self.clerk_id.to_owned())
+    fn params(&self, after: &User) -> Vec<Param> {
+        let mut params = self.receipt.params(after);
+        params.push(Param::Text(self.clerk_id.to_owned()));
+        params
     }
 
     fn guards(&self) -> &'static [&'static str] {
-        &[RECEIPTS_KEY, TOMBSTONES_KEY]
+        &[RECEIPTS, TOMBSTONES]
     }
 }

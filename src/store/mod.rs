@@ -1,13 +1,13 @@
 //! The event store: cqrs-es's plain persisted event store over whichever
 //! database is configured for reading, and a command path that commits a
 //! command's events, the user's unique-value claims and any work the caller
-//! adds atomically: as one statement on Postgres, in a transaction on SQLite.
+//! adds atomically, in one round trip to the database (see [`one_trip`]).
 
 mod alongside;
 mod claims;
 mod in_tx;
 mod metadata;
-mod one_statement;
+mod one_trip;
 mod repo;
 
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
 use tokio::sync::watch;
 
-pub use alongside::{param, Alongside, PgQuery, Unmet};
+pub use alongside::{param, Alongside, Dialect, Param, Unmet, Write};
 pub use claims::{holder, ClaimKind};
 pub use metadata::{EventMeta, Origin};
 pub use repo::EventRepo;
@@ -24,7 +24,7 @@ pub use repo::EventRepo;
 use crate::db::{Db, Tx};
 use crate::domain::user::{User, UserCommand, UserError, UserEvent};
 use in_tx::{append, AppendError};
-use one_statement::OneStatementError;
+use one_trip::OneTripError;
 
 /// How often a command is re-run when another writer committed to the same
 /// user between our load and our commit.
@@ -179,15 +179,16 @@ impl EventLog {
                 metadata: &metadata,
                 alongside,
             };
-            let appended = match &self.db {
-                Db::Pg(pool) => match one_statement::commit(pool, &change).await {
-                    Ok(()) => Ok(()),
-                    Err(OneStatementError::Conflict) => Err(AppendError::Conflict),
-                    Err(OneStatementError::Failed(error)) => Err(AppendError::Failed(error)),
-                    Err(OneStatementError::ClaimHeld) => self.in_transaction(&change).await?,
-                    Err(OneStatementError::Unmet) => return Err(Unmet.into()),
-                },
-                Db::Sqlite(..) => self.in_transaction(&change).await?,
+            let one_trip = match &self.db {
+                Db::Pg(pool) => one_trip::commit_pg(pool, &change).await,
+                Db::Sqlite(pool, turn) => one_trip::commit_sqlite(pool, turn, &change).await,
+            };
+            let appended = match one_trip {
+                Ok(()) => Ok(()),
+                Err(OneTripError::Conflict) => Err(AppendError::Conflict),
+                Err(OneTripError::Failed(error)) => Err(AppendError::Failed(error)),
+                Err(OneTripError::ClaimHeld) => self.in_transaction(&change).await?,
+                Err(OneTripError::Unmet) => return Err(Unmet.into()),
             };
             match appended {
                 Ok(()) => {}

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use super::pause::not_paused;
 use crate::db::{Db, Tx};
 use crate::domain::user::User;
-use crate::store::{param, Alongside, PgQuery};
+use crate::store::{param, Alongside, Dialect, Param, Write};
 use crate::{on_db, on_tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -194,62 +194,82 @@ impl<F: Fn(&User) -> JobEnd + Send + Sync> Alongside for Ending<'_, F> {
         Box::pin(async move { end(tx, self.job, self.owner, &(self.end)(after)).await })
     }
 
-    /// [`end`] as clauses. The lease is given back only when the ending
-    /// clause left the row alone: both read the row as the statement began,
-    /// and a second condition on it (`generation <> ...`) would miss a
-    /// newer change that committed while the statement waited for the row.
-    fn clauses(&self, after: &User, next: &mut usize) -> Vec<String> {
+    /// [`end`] as writes. The lease is given back only when the ending write
+    /// left the row alone. On Postgres both clauses read the row as the
+    /// statement began, and a second condition on it (`generation <> ...`)
+    /// would miss a newer change that committed while the statement waited
+    /// for the row; a SQLite statement sees the ending's own change, which
+    /// already gave the lease back.
+    fn writes(&self, after: &User, dialect: Dialect, next: &mut usize) -> Vec<Write> {
         let (user_id, owner) = (param(next), param(next));
         let ending = match (self.end)(after) {
             JobEnd::Finish => format!(
-                "job_ended AS (DELETE FROM clerk_sync_jobs
+                "DELETE FROM clerk_sync_jobs
                  WHERE user_id = {user_id} AND lease_owner = {owner} AND generation = {}
-                 RETURNING user_id)",
+                 RETURNING user_id",
                 param(next)
             ),
             JobEnd::Again => {
-                return vec![format!(
-                    "job_again AS (UPDATE clerk_sync_jobs SET due_at = {}, attempts = 0, lease_owner = NULL,
-                         lease_until = NULL
-                     WHERE user_id = {user_id} AND lease_owner = {owner})",
-                    param(next)
-                )]
+                return vec![Write {
+                    name: "job_again",
+                    sql: format!(
+                        "UPDATE clerk_sync_jobs SET due_at = {}, attempts = 0, lease_owner = NULL,
+                             lease_until = NULL
+                         WHERE user_id = {user_id} AND lease_owner = {owner}",
+                        param(next)
+                    ),
+                }]
             }
             JobEnd::Retry { .. } => format!(
-                "job_ended AS (UPDATE clerk_sync_jobs SET attempts = {}, due_at = {}, last_error = {},
+                "UPDATE clerk_sync_jobs SET attempts = {}, due_at = {}, last_error = {},
                      lease_owner = NULL, lease_until = NULL
                  WHERE user_id = {user_id} AND lease_owner = {owner} AND generation = {}
-                 RETURNING user_id)",
+                 RETURNING user_id",
                 param(next),
                 param(next),
                 param(next),
                 param(next)
             ),
         };
+        let unless_ended = match dialect {
+            Dialect::Postgres => " AND NOT EXISTS (SELECT FROM job_ended)",
+            Dialect::Sqlite => "",
+        };
         vec![
-            ending,
-            format!(
-                "job_kept AS (UPDATE clerk_sync_jobs SET lease_owner = NULL, lease_until = NULL
-                 WHERE user_id = {user_id} AND lease_owner = {owner} AND NOT EXISTS (SELECT FROM job_ended))"
-            ),
+            Write {
+                name: "job_ended",
+                sql: ending,
+            },
+            Write {
+                name: "job_kept",
+                sql: format!(
+                    "UPDATE clerk_sync_jobs SET lease_owner = NULL, lease_until = NULL
+                     WHERE user_id = {user_id} AND lease_owner = {owner}{unless_ended}"
+                ),
+            },
         ]
     }
 
-    fn bind<'q>(&self, after: &User, query: PgQuery<'q>) -> PgQuery<'q> {
-        let query = query.bind(self.job.user_id.clone()).bind(self.owner.to_owned());
+    fn params(&self, after: &User) -> Vec<Param> {
+        let mut params = vec![
+            Param::Text(self.job.user_id.clone()),
+            Param::Text(self.owner.to_owned()),
+        ];
         match (self.end)(after) {
-            JobEnd::Finish => query.bind(self.job.generation),
-            JobEnd::Again => query.bind(Utc::now()),
+            JobEnd::Finish => params.push(Param::Int(self.job.generation)),
+            JobEnd::Again => params.push(Param::Time(Utc::now())),
             JobEnd::Retry {
                 attempts,
                 due_at,
                 error,
-            } => query
-                .bind(attempts)
-                .bind(due_at)
-                .bind(error)
-                .bind(self.job.generation),
+            } => params.extend([
+                Param::Int(attempts),
+                Param::MaybeTime(due_at),
+                Param::Text(error),
+                Param::Int(self.job.generation),
+            ]),
         }
+        params
     }
 }
 
