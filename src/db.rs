@@ -12,6 +12,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::store::Scripts;
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -33,11 +35,30 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug)]
 pub enum Db {
     Pg(PgPool),
-    /// With the turn each transaction waits for: SQLite lets one writer in at
-    /// a time, and one that finds the lock taken sleeps in SQLite's busy
-    /// handler (1, 2, 5 … 100 ms) rather than waking when the lock frees.
-    /// Counted at one create after another: 2.5 such sleeps per create.
-    Sqlite(SqlitePool, Arc<Mutex<()>>),
+    /// Readers' connections, and how writes take their turn.
+    Sqlite(SqlitePool, Arc<SqliteWriter>),
+}
+
+/// SQLite lets one writer in at a time, and one that finds the lock taken
+/// sleeps in SQLite's busy handler (1, 2, 5 … 100 ms) rather than waking
+/// when the lock frees (counted at one create after another: 2.5 such sleeps
+/// per create): every write waits for its turn in the process instead.
+#[derive(Debug)]
+pub struct SqliteWriter {
+    turn: Arc<Mutex<()>>,
+    scripts: Scripts,
+}
+
+impl SqliteWriter {
+    /// Commands' scripts, each committed in the database's turn.
+    pub fn scripts(&self) -> &Scripts {
+        &self.scripts
+    }
+
+    /// Waits for the database's turn to write, and holds it while the guard lives.
+    async fn turn(&self) -> OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
 }
 
 /// An open transaction on either database.
@@ -126,7 +147,9 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        Ok(Self::Sqlite(pool, Arc::default()))
+        let turn = Arc::new(Mutex::new(()));
+        let scripts = Scripts::start(pool.clone(), turn.clone());
+        Ok(Self::Sqlite(pool, Arc::new(SqliteWriter { turn, scripts })))
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -188,8 +211,8 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Self::Pg(pool) => Tx::Pg(pool.begin().await?),
-            Self::Sqlite(pool, turn) => {
-                let turn = turn.clone().lock_owned().await;
+            Self::Sqlite(pool, writer) => {
+                let turn = writer.turn().await;
                 Tx::Sqlite(pool.begin().await?, turn)
             }
         })
@@ -200,7 +223,7 @@ impl Db {
     pub async fn write_turn(&self) -> Option<OwnedMutexGuard<()>> {
         match self {
             Self::Pg(_) => None,
-            Self::Sqlite(_, turn) => Some(turn.clone().lock_owned().await),
+            Self::Sqlite(_, writer) => Some(writer.turn().await),
         }
     }
 

@@ -9,6 +9,7 @@ mod in_tx;
 mod metadata;
 mod one_trip;
 mod repo;
+mod scripts;
 
 use std::collections::HashMap;
 
@@ -20,6 +21,7 @@ pub use alongside::{param, Alongside, Dialect, Param, Unmet, Write};
 pub use claims::{holder, ClaimKind};
 pub use metadata::{EventMeta, Origin};
 pub use repo::EventRepo;
+pub use scripts::Scripts;
 
 use crate::db::{Db, Tx};
 use crate::domain::user::{User, UserCommand, UserError, UserEvent};
@@ -181,7 +183,7 @@ impl EventLog {
             };
             let one_trip = match &self.db {
                 Db::Pg(pool) => one_trip::commit_pg(pool, &change).await,
-                Db::Sqlite(pool, turn) => one_trip::commit_sqlite(pool, turn, &change).await,
+                Db::Sqlite(_, writer) => one_trip::commit_sqlite(writer.scripts(), &change).await,
             };
             let appended = match one_trip {
                 Ok(()) => Ok(()),

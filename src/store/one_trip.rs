@@ -9,22 +9,26 @@
 //! throughout. Both are as atomic as the transaction: an error anywhere
 //! undoes all of it.
 //!
+//! sqlx 0.8 binds a SQLite script's `$n` parameters across its statements,
+//! but calls running several statements as one query deprecated
+//! (launchbadge/sqlx#3108): an upgrade that drops it has to keep a script's
+//! statements on one connection's thread some other way.
+//!
 //! A value another user already holds fails the round trip on the claims'
 //! key; the caller then takes the transaction path, which finds out whether
 //! that holder still uses the value.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::Value;
 use sqlx::error::DatabaseError;
-use sqlx::{PgPool, SqlitePool};
-use tokio::sync::Mutex;
+use sqlx::PgPool;
 
 use super::alongside::{bind_params, param, Dialect, Param, Write};
 use super::claims::{self, Changes};
 use super::in_tx::{bind_event_rows, event_rows, EventRow, EVENT_COLUMNS};
+use super::scripts::Scripts;
 use super::Change;
 use crate::db::parameter_groups;
 
@@ -41,14 +45,14 @@ pub enum OneTripError {
 }
 
 /// Everything a round trip binds, owned: a SQLite script runs in a task of its own.
-struct Bound {
-    user_id: String,
-    rows: Vec<EventRow>,
-    metadata: Value,
-    claims: Changes,
-    now: DateTime<Utc>,
-    params: Vec<Param>,
-    guards: &'static [&'static str],
+pub(super) struct Bound {
+    pub(super) user_id: String,
+    pub(super) rows: Vec<EventRow>,
+    pub(super) metadata: Value,
+    pub(super) claims: Changes,
+    pub(super) now: DateTime<Utc>,
+    pub(super) params: Vec<Param>,
+    pub(super) guards: &'static [&'static str],
 }
 
 impl Bound {
@@ -73,7 +77,11 @@ macro_rules! bind_all {
         let bound: &Bound = $bound;
         let mut query = bind_event_rows!($query, &bound.user_id, &bound.rows, &bound.metadata);
         for (kind, value) in &bound.claims.take {
-            query = query.bind(kind.as_str()).bind(value).bind(&bound.user_id).bind(bound.now);
+            query = query
+                .bind(kind.as_str())
+                .bind(value)
+                .bind(&bound.user_id)
+                .bind(bound.now);
         }
         if !bound.claims.give_back.is_empty() {
             query = query.bind(&bound.user_id);
@@ -85,13 +93,18 @@ macro_rules! bind_all {
     }};
 }
 
+pub(super) use bind_all;
+
 /// Commits the change on Postgres: its events, the claims they bring and the work alongside.
 pub async fn commit_pg(pool: &PgPool, change: &Change<'_>) -> Result<(), OneTripError> {
     let bound = Bound::new(change)?;
     let (writes, events) = writes(bound.rows.len(), &bound.claims, change, Dialect::Postgres);
     let mut sql = String::new();
     if !writes.is_empty() {
-        let clauses: Vec<String> = writes.iter().map(|w| format!("{} AS ({})", w.name, w.sql)).collect();
+        let clauses: Vec<String> = writes
+            .iter()
+            .map(|w| format!("{} AS ({})", w.name, w.sql))
+            .collect();
         let _ = write!(sql, "WITH {} ", clauses.join(", "));
     }
     sql.push_str(&events);
@@ -104,41 +117,16 @@ pub async fn commit_pg(pool: &PgPool, change: &Change<'_>) -> Result<(), OneTrip
 }
 
 /// Commits the change on SQLite, in the database's turn to write: the same
-/// writes, one statement after another in one script.
-pub async fn commit_sqlite(
-    pool: &SqlitePool,
-    turn: &Arc<Mutex<()>>,
-    change: &Change<'_>,
-) -> Result<(), OneTripError> {
+/// writes, one statement after another in one script (see [`super::scripts`]).
+pub async fn commit_sqlite(scripts: &Scripts, change: &Change<'_>) -> Result<(), OneTripError> {
     let bound = Bound::new(change)?;
     let (writes, events) = writes(bound.rows.len(), &bound.claims, change, Dialect::Sqlite);
-    let mut sql = String::from("BEGIN IMMEDIATE;\n");
-    for write in &writes {
-        let _ = writeln!(sql, "{};", write.sql);
-    }
-    let _ = write!(sql, "{events};\nCOMMIT");
-    let turn = turn.clone().lock_owned().await;
-    let pool = pool.clone();
-    // A script dropped halfway would leave its connection inside the
-    // transaction, and the pool would hand that out: once started, it runs
-    // to its end even if the caller goes away.
-    let run = tokio::spawn(async move {
-        let _turn = turn;
-        let guards = bound.guards;
-        let mut conn = pool.acquire().await.map_err(|e| OneTripError::Failed(e.into()))?;
-        let outcome = bind_all!(sqlx::query(&sql), &bound).execute(&mut *conn).await;
-        if outcome.is_err() && sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
-            // No transaction was open (`BEGIN` itself failed), or the
-            // connection is broken; either way it is not handed out again.
-            let _ = conn.close().await;
-        }
-        outcome.map(drop).map_err(|e| classify(e, guards))
-    });
-    run.await.map_err(|e| OneTripError::Failed(e.into()))?
+    let statements = writes.into_iter().map(|w| w.sql).chain([events]).collect();
+    scripts.commit(statements, bound).await
 }
 
 /// Maps a failed round trip to its cause, by the table whose key it broke.
-fn classify(error: sqlx::Error, guards: &[&str]) -> OneTripError {
+pub(super) fn classify(error: sqlx::Error, guards: &[&str]) -> OneTripError {
     let sqlx::Error::Database(e) = error else {
         return OneTripError::Failed(error.into());
     };
@@ -203,4 +191,3 @@ fn writes(events: usize, claims: &Changes, change: &Change<'_>, dialect: Dialect
 fn numbered(next: &mut usize, rows: usize, columns: usize) -> String {
     parameter_groups(rows, columns, || param(next))
 }
-
