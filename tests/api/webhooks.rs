@@ -163,6 +163,34 @@ on_both_stores! {
         assert!(app.clerk_requests().await.is_empty(), "nothing pushed back");
     }
 
+    async fn deliveries_arriving_together_each_apply_once(app: TestApp) {
+        // Sign-ups that arrive at once commit together on SQLite; the copies of
+        // a delivery among them must still each be answered as duplicates.
+        let sends = (0..12).flat_map(|i| {
+            let copies = if i % 4 == 0 { 3 } else { 1 };
+            (0..copies).map(move |_| i)
+        });
+        let answers = futures::future::join_all(sends.map(|i| {
+            let app = &app;
+            async move {
+                let body = event("user.created", clerk_user(&format!("user_burst{i}"), &format!("burst{i}@example.com"), "Burst", 1_700_000_000_001));
+                let (status, answer) = deliver(app, &format!("msg_burst{i}"), &body).await;
+                assert_eq!(status, 200, "{answer}");
+                (i, answer["status"].as_str().unwrap().to_owned())
+            }
+        }))
+        .await;
+        for i in 0..12 {
+            let outcomes: Vec<&str> = answers.iter().filter(|(n, _)| *n == i).map(|(_, o)| o.as_str()).collect();
+            assert_eq!(outcomes.iter().filter(|o| **o == "applied").count(), 1, "message {i}: {outcomes:?}");
+            assert!(outcomes.iter().all(|o| *o == "applied" || *o == "duplicate"), "message {i}: {outcomes:?}");
+        }
+        count_becomes(&app, 12).await;
+        for i in 0..12 {
+            assert_eq!(by_email(&app, &format!("burst{i}@example.com")).await["clerkId"], format!("user_burst{i}"));
+        }
+    }
+
     async fn older_news_never_overwrites_newer(app: TestApp) {
         deliver(&app, "msg_o1", &event("user.created", clerk_user("user_o", "o@example.com", "First", 1_700_000_000_010))).await;
         deliver(&app, "msg_o3", &event("user.updated", clerk_user("user_o", "o@example.com", "Newest", 1_700_000_000_030))).await;
